@@ -1,0 +1,90 @@
+"""``bpverify derive``: the gradients of every layer, derived by SymPy, as LaTeX, text or JSON."""
+
+from __future__ import annotations
+
+import click
+
+from .files import check_writable, write_text_atomic
+from .options import build_spec, with_network_options
+
+
+@click.command()
+@with_network_options
+@click.option(
+    "--form",
+    type=click.Choice(["index", "matrix", "unrolled", "all"]),
+    default="all",
+    show_default=True,
+    help="index (the seed's w_jk), matrix, unrolled (concrete widths) or all "
+    "(index and matrix, and unrolled when the widths are concrete and small).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["latex", "text", "json"]),
+    default="latex",
+    show_default=True,
+    help="latex, text (unicode) or json (one record per layer, quantity and form).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write to FILE instead of stdout (latex: a complete LaTeX document).",
+)
+@click.option(
+    "--render",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also draw the equations into FILE.png, .svg or .pdf (needs matplotlib).",
+)
+@click.option(
+    "--verify/--no-verify",
+    default=True,
+    show_default=True,
+    help="Check every rule against SymPy's derivative of the unrolled network.",
+)
+def derive(layers, widths, activation, loss, leaky_slope, form, fmt, output, render, verify):
+    """Derive dC/dW, dC/db and dC/da^(l-1) of every layer and print them.
+
+    \b
+    Example:
+      bpverify derive --layers 3
+      bpverify derive --widths 2,3,1 --activation tanh --form unrolled --format text
+    """
+    from bpverify.derive import derive_network, report
+
+    spec = build_spec(layers, widths, activation, loss, leaky_slope)
+    for path in (output, render):
+        if path:
+            check_writable(path)
+    if render:
+        from .render import check_render_path
+
+        check_render_path(render)
+    if form == "unrolled":
+        from bpverify.derive.unrolled import check_size
+
+        check_size(spec)
+    derivation = derive_network(spec, verify=verify)
+    if fmt == "latex":
+        text = report.document(derivation, form) if output else report.latex_block(derivation, form)
+    elif fmt == "text":
+        text = report.text_block(derivation, form)
+    else:
+        text = report.to_json(derivation, form)
+    if output:
+        write_text_atomic(output, text if text.endswith("\n") else text + "\n")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text)
+    if render:
+        from .render import render_equations
+
+        render_equations(derivation, form, render)
+        click.echo(f"wrote {render}", err=True)
+    v = derivation.verification
+    if v is not None and not v.ok:
+        click.echo(f"bpverify derive: {v.summary()}", err=True)
+        raise click.exceptions.Exit(1)

@@ -1,0 +1,129 @@
+"""Activation functions as a table: one row holds the SymPy definition and the printed names.
+
+Every activation is a SymPy function ``f`` whose derivative is a second function ``f'``; the
+derivation differentiates through ``f`` with SymPy's chain rule, exactly as the seed writes
+sigma and sigma'. ``Activation.specialise`` then replaces ``f`` and ``f'`` by the definition and
+by SymPy's derivative of the definition, so no derivative is ever written by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+x = sp.Symbol("x", real=True)
+_slope = sp.Symbol("alpha", nonnegative=True)
+
+LEAKY_SLOPE = sp.Rational(1, 100)
+"""The default slope of leaky_relu for z <= 0."""
+
+
+def _function(name: str) -> tuple[type[sp.Function], type[sp.Function]]:
+    """An undefined function ``name`` whose derivative is the undefined function ``name_prime``."""
+    prime = type(f"{name}_prime", (sp.Function,), {"nargs": 1})
+
+    def fdiff(self, argindex=1):
+        return prime(self.args[0])
+
+    return type(name, (sp.Function,), {"nargs": 1, "fdiff": fdiff}), prime
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One row of the activation table.
+
+    ``definition(x, alpha)`` is the SymPy definition (``alpha`` is the leaky slope); ``latex`` is
+    the name the seed's notation prints (``\\sigma`` for the sigmoid); ``analytic`` says whether the
+    function is holomorphic, which complex-step differentiation needs.
+    """
+
+    name: str
+    latex: str
+    symbol: str
+    definition: Callable[[sp.Expr, sp.Expr], sp.Expr]
+    analytic: bool
+    function: type[sp.Function] = field(init=False, repr=False, compare=False)
+    prime: type[sp.Function] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        fn, prime = _function(self.symbol)
+        object.__setattr__(self, "function", fn)
+        object.__setattr__(self, "prime", prime)
+
+    def expression(self, arg: sp.Expr, slope: sp.Expr = LEAKY_SLOPE) -> sp.Expr:
+        """The definition applied to ``arg``."""
+        return self.definition(x, _slope).subs({_slope: slope}).xreplace({x: arg})
+
+    def derivative(self, arg: sp.Expr, slope: sp.Expr = LEAKY_SLOPE) -> sp.Expr:
+        """SymPy's derivative of the definition, applied to ``arg``."""
+        d = sp.diff(self.definition(x, _slope), x)
+        return d.subs({_slope: slope}).xreplace({x: arg})
+
+    def specialise(self, expr: sp.Basic, slope: sp.Expr = LEAKY_SLOPE) -> sp.Basic:
+        """Replace ``f(u)`` and ``f'(u)`` in ``expr`` by the definition and its derivative."""
+        return expr.replace(self.function, lambda u: self.expression(u, slope)).replace(
+            self.prime, lambda u: self.derivative(u, slope)
+        )
+
+
+def _sigmoid(x, a):
+    return 1 / (1 + sp.exp(-x))
+
+
+def _relu(x, a):
+    # The derivative at the kink z = 0 is 0: SymPy differentiates the x > 0 branch to 1, else 0.
+    return sp.Piecewise((x, x > 0), (0, True))
+
+
+def _leaky_relu(x, a):
+    return sp.Piecewise((x, x > 0), (a * x, True))
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    row.name: row
+    for row in [
+        Activation("sigmoid", r"\sigma", "sigma", _sigmoid, analytic=True),
+        Activation("tanh", r"\tanh", "tanh", lambda x, a: sp.tanh(x), analytic=True),
+        Activation("relu", r"\operatorname{relu}", "relu", _relu, analytic=False),
+        Activation("leaky_relu", r"\operatorname{lrelu}", "lrelu", _leaky_relu, analytic=False),
+        Activation(
+            "softplus",
+            r"\operatorname{softplus}",
+            "softplus",
+            lambda x, a: sp.log(1 + sp.exp(x)),
+            analytic=True,
+        ),
+        Activation("identity", r"\operatorname{id}", "identity", lambda x, a: x, analytic=True),
+    ]
+}
+"""Elementwise activations by CLI name. Adding an activation is adding a row."""
+
+OUTPUT_ONLY = ("softmax",)
+"""Activations that act on the whole output vector; a loss owns them (see ``LOSSES``)."""
+
+
+def by_symbol() -> dict[str, Activation]:
+    """The table keyed by the SymPy function name (``sigma``, ``tanh``, ...)."""
+    return {row.symbol: row for row in ACTIVATIONS.values()}
+
+
+class Softmax(sp.MatrixExpr):
+    """Softmax down each column (one column per sample): a_ji = e^(z_ji) / sum_r e^(z_ri)."""
+
+    def __new__(cls, arg: sp.MatrixExpr):
+        return sp.Basic.__new__(cls, arg)
+
+    @property
+    def arg(self) -> sp.MatrixExpr:
+        return self.args[0]
+
+    @property
+    def shape(self):
+        return self.arg.shape
+
+    def _entry(self, i, j, **kwargs):
+        r = sp.Dummy("r", integer=True)
+        total = sp.Sum(sp.exp(self.arg[r, j]), (r, 0, self.shape[0] - 1))
+        return sp.exp(self.arg[i, j]) / total

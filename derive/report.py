@@ -1,0 +1,229 @@
+"""A derivation written out for people and machines: LaTeX, unicode text, JSON records and a
+complete LaTeX document, all in the seed's notation and from layer L down to 1."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from .network import Derivation, Gradient
+from .printing import latex, pretty
+from .unrolled import check_size
+
+FORM_TITLES = {
+    "index": "index form: one sample, cost C_0",
+    "matrix": "matrix form: n samples as columns, C = (1/n) sum_i C_i",
+    "unrolled": "unrolled form: every entry of the concrete network, one sample",
+}
+
+
+def forms_of(derivation: Derivation, form: str) -> list[str]:
+    """The forms ``form`` stands for: ``all`` is index and matrix, plus unrolled when the widths
+    are concrete and small enough to unroll."""
+    if form != "all":
+        return [form]
+    forms = ["index", "matrix"]
+    try:
+        check_size(derivation.spec)
+    except ValueError:
+        return forms
+    return [*forms, "unrolled"]
+
+
+def collect(derivation: Derivation, forms: Iterable[str]) -> list[Gradient]:
+    """Every result of ``forms``, ordered by layer (L first), then form, then quantity."""
+    order = {f: i for i, f in enumerate(forms)}
+    grads = [g for f in order for g in derivation.gradients(f)]
+    return sorted(grads, key=lambda g: (-g.layer, order[g.form]))
+
+
+def lhs(derivation: Derivation, g: Gradient) -> str:
+    """The left-hand side of a result in LaTeX: dC_0/dw^(l)_jk, dC/dW^(l), ..."""
+    s = derivation.symbols if g.form == "matrix" else derivation.index_symbols
+    ls = s.layers[g.layer]
+    prev = s.a(g.layer - 1)
+    cost = "C" if g.form == "matrix" else "C_0"
+
+    def d(var):
+        return rf"\frac{{\partial {cost}}}{{\partial {var}}}"
+
+    if g.form == "matrix":
+        return {
+            "delta": rf"{latex(ls.delta)} = {d(latex(ls.z))}",
+            "W": d(latex(ls.W)),
+            "b": d(latex(ls.b)),
+            "a": d(latex(prev)),
+        }[g.quantity]
+    if g.form == "unrolled":
+        m = ls.W if g.quantity == "W" else ls.b
+        return d(latex(m[g.entry[0], g.entry[1] if g.quantity == "W" else 0]))
+    from .notation import j, k
+
+    return {
+        "delta": rf"{latex(ls.delta[j, 0])} = {d(latex(ls.z[j, 0]))}",
+        "W": d(latex(ls.W[j, k])),
+        "b": d(latex(ls.b[j, 0])),
+        "a": d(latex(prev[k, 0])),
+    }[g.quantity]
+
+
+def forward_latex(derivation: Derivation) -> list[str]:
+    """The forward equations z^(l) = W^(l) a^(l-1) + b^(l), a^(l) = f(z^(l)) and the cost."""
+    from .activations import Softmax
+    from .losses import LOSSES
+    from .notation import j
+
+    s = derivation.symbols
+    out = []
+    for ls in s.layers.values():
+        z = derivation.forward[ls.z]
+        out.append(rf"{latex(ls.z)} &= {latex(z)}")
+        out.append(rf"{latex(ls.a)} &= {latex(derivation.forward[ls.a])}")
+    s1 = derivation.index_symbols
+    out_sym = s1.layers[derivation.spec.layers]
+    loss = LOSSES[derivation.spec.loss]
+    out_vec = _Column(out_sym.z if loss.output_activation else out_sym.a)
+    c0 = loss.per_sample(out_vec, _Column(s1.y), j, out_vec.rows)
+    out.append(rf"C_0 &= {latex(c0)}")
+    if loss.output_activation:
+        out.append(rf"{latex(out_sym.a[j, 0])} &= {latex(Softmax(out_sym.z)[j, 0])}")
+    return out
+
+
+class _Column:
+    """A column vector read with one index, v[j] = v[j, 0], as the loss table's sums expect."""
+
+    def __init__(self, m):
+        self.m, self.rows = m, m.shape[0]
+
+    def __getitem__(self, j):
+        return self.m[j, 0]
+
+
+def latex_block(derivation: Derivation, form: str = "all") -> str:
+    """The results as LaTeX: a comment line per layer and form, then an ``align*``."""
+    spec = derivation.spec
+    lines = [f"% {spec.describe()}", "% forward pass", r"\begin{align*}"]
+    lines.append(" \\\\\n".join(forward_latex(derivation)))
+    lines.append(r"\end{align*}")
+    forms = forms_of(derivation, form)
+    grads = collect(derivation, forms)
+    for layer in range(spec.layers, 0, -1):
+        for f in forms:
+            rows = [g for g in grads if g.layer == layer and g.form == f]
+            if not rows:
+                continue
+            lines.append(f"% layer {layer}, {FORM_TITLES[f]}")
+            lines.append(r"\begin{align*}")
+            body = [rf"{lhs(derivation, g)} &= {latex(g.expr)}" for g in rows]
+            lines.append(" \\\\\n".join(body))
+            lines.append(r"\end{align*}")
+    if derivation.verification is not None:
+        lines.append(f"% {derivation.verification.summary()}")
+    return "\n".join(lines)
+
+
+def text_block(derivation: Derivation, form: str = "all") -> str:
+    """The results as unicode text (SymPy's pretty printer), layer L first."""
+    out = [derivation.spec.describe(), ""]
+    forms = forms_of(derivation, form)
+    for g in collect(derivation, forms):
+        name = _name(g)
+        out.append(f"layer {g.layer}, {g.form} form: {name} =")
+        out.append(pretty(g.expr))
+        out.append("")
+    if derivation.verification is not None:
+        out.append(derivation.verification.summary())
+    return "\n".join(out)
+
+
+def _name(g: Gradient) -> str:
+    cost = "C" if g.form == "matrix" else "C_0"
+    prev = g.layer - 1
+    if g.form == "unrolled":
+        idx = ",".join(str(i) for i in g.entry)
+        return f"d{cost}/d{g.quantity}{g.layer}[{idx}]"
+    sub = (
+        {"delta": "[j]", "W": "[j,k]", "b": "[j]", "a": "[k]"}[g.quantity]
+        if g.form == "index"
+        else ""
+    )
+    var = {"delta": f"z{g.layer}", "W": f"W{g.layer}", "b": f"b{g.layer}", "a": f"a{prev}"}[
+        g.quantity
+    ]
+    head = f"delta{g.layer}{sub} = " if g.quantity == "delta" else ""
+    return f"{head}d{cost}/d{var}{sub}"
+
+
+def records(derivation: Derivation, form: str = "all") -> dict:
+    """A JSON-ready object: the network, one record per layer, quantity and form, and the
+    verification."""
+    spec = derivation.spec
+    v = derivation.verification
+    return {
+        "network": {
+            "layers": spec.layers,
+            "widths": [str(w) for w in spec.widths],
+            "activations": list(spec.activations),
+            "loss": spec.loss,
+        },
+        "gradients": [
+            {
+                "layer": g.layer,
+                "quantity": g.quantity,
+                "form": g.form,
+                **({"entry": list(g.entry)} if g.entry else {}),
+                "name": _name(g),
+                "lhs": lhs(derivation, g),
+                "latex": latex(g.expr),
+                "sympy": str(g.expr),
+            }
+            for g in collect(derivation, forms_of(derivation, form))
+        ],
+        "verification": None
+        if v is None
+        else {"ok": v.ok, "summary": v.summary(), "entries": v.entries, "failures": v.failures},
+    }
+
+
+def to_json(derivation: Derivation, form: str = "all") -> str:
+    return json.dumps(records(derivation, form), indent=2)
+
+
+def document(derivation: Derivation, form: str = "all") -> str:
+    """A complete LaTeX document (article, amsmath) holding ``latex_block``."""
+    body = []
+    for line in latex_block(derivation, form).splitlines():
+        if line.startswith("% layer"):
+            body.append(rf"\subsection*{{{_tex_escape(line[2:])}}}")
+        elif line.startswith("% forward pass"):
+            body.append(r"\subsection*{Forward pass}")
+        elif line.startswith("% "):
+            body.append(rf"\noindent {_tex_escape(line[2:])}\par")
+        else:
+            body.append(line)
+    title = _tex_escape(derivation.spec.describe())
+    return "\n".join(
+        [
+            r"\documentclass{article}",
+            r"\usepackage{amsmath}",
+            r"\allowdisplaybreaks",
+            r"\begin{document}",
+            rf"\section*{{Backpropagation: {title}}}",
+            *body,
+            r"\end{document}",
+            "",
+        ]
+    )
+
+
+def _tex_escape(text: str) -> str:
+    for a, b in [
+        ("\\", r"\textbackslash{}"),
+        ("_", r"\_"),
+        ("%", r"\%"),
+        ("&", r"\&"),
+        ("#", r"\#"),
+    ]:
+        text = text.replace(a, b)
+    return text

@@ -1,0 +1,107 @@
+"""The layer-local rules of backpropagation, each derived once by SymPy on symbolic sizes.
+
+Forward, beside the derivatives the seed takes of it:
+
+    z = W a + b 1^T      d/dW, d/db, d/da of Trace(G^T z)    -> G a^T, G 1, W^T G
+    a = f.(z)            d/dz of Trace(H^T f.(z))             -> H (.) f'.(z)
+    C = (1/n) sum C_0    dC_0/d(out)_k of the per-sample sum  -> elementwise in (out, y)
+
+G and H are placeholders for the gradient arriving from above. The rules are derived from these
+local forms (differentiating the composed network loss by a matrix is where SymPy's matrix
+calculus goes wrong) and chained over depth by ``network.derive_network``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import sympy as sp
+from sympy.matrices.expressions import HadamardPower, HadamardProduct, OneMatrix
+from sympy.simplify.simplify import factor_sum
+
+from .activations import Activation
+from .losses import Loss
+
+# Symbolic sizes of one layer: rows r = n_l, columns c = n_{l-1}, m samples.
+_r, _c, _m = sp.symbols("r c m", integer=True, positive=True)
+_W = sp.MatrixSymbol("W", _r, _c)
+_A = sp.MatrixSymbol("A", _c, _m)
+_b = sp.MatrixSymbol("b", _r, 1)
+_G = sp.MatrixSymbol("G", _r, _m)
+_Z = sp.MatrixSymbol("Z", _r, _m)
+
+
+@cache
+def affine_rules() -> dict[str, sp.MatrixExpr]:
+    """dC/dW, dC/db, dC/dA of z = W A + b 1^T, given G = dC/dz; derived by SymPy."""
+    local = sp.Trace(_G.T * (_W * _A + _b * OneMatrix(1, _m)))
+    return {"W": local.diff(_W), "b": local.diff(_b), "a": local.diff(_A)}
+
+
+@cache
+def activation_rule(act: Activation) -> sp.MatrixExpr:
+    """dC/dz of a = f.(z), given H = dC/da (placeholder G); derived by SymPy."""
+    return sp.Trace(_G.T * _Z.applyfunc(act.function)).diff(_Z)
+
+
+def affine(quantity: str, G, A, W, b) -> sp.MatrixExpr:
+    """The affine rule for ``quantity`` (W, b or a) with the placeholders filled in."""
+    r, c = W.shape
+    rule = affine_rules()[quantity]
+    return rule.xreplace({_G: G, _A: A, _W: W, _b: b}).xreplace({_r: r, _c: c, _m: G.shape[1]})
+
+
+def activation(act: Activation, H, Z) -> sp.MatrixExpr:
+    """The activation rule with H = dC/da and Z = z filled in."""
+    r, m = Z.shape
+    return activation_rule(act).xreplace({_G: H, _Z: Z}).xreplace({_r: r, _m: m})
+
+
+# Per-sample scalars of the loss rule: the output unit (a or z, by the loss) and its target.
+out_k, y_k = sp.symbols("out_k y_k", real=True)
+
+
+@cache
+def loss_rule(loss: Loss) -> sp.Expr:
+    """dC_0/d(out)_k as a scalar expression of ``out_k`` and ``y_k``, for any output width N.
+
+    SymPy differentiates the sum C_0 over j = 0 ... N-1 by out_k and returns a Piecewise whose
+    first branch holds for 0 <= k <= N-1. For softmax the result is rewritten in a_k (softmax of
+    z at k) and the loss's stated assumption (targets sum to 1) is applied.
+    """
+    N = sp.Symbol("N", integer=True, positive=True)
+    j, k = sp.symbols("j k", integer=True)
+    out, y = sp.IndexedBase("out"), sp.IndexedBase("y")
+    d = sp.diff(loss.per_sample(out, y, j, N), out[k]).doit()
+    d = d.replace(lambda e: isinstance(e, sp.Piecewise), lambda e: e.args[0].expr)
+    if loss.output_activation == "softmax":
+        i = sp.Symbol("i", integer=True)
+        total = sp.Sum(sp.exp(out[i]), (i, 0, N - 1))
+        a_k = sp.Dummy("a_k")
+        d = d.subs(sp.exp(out[k]), a_k * total)
+        d = d.replace(lambda e: isinstance(e, sp.Sum), factor_sum)
+        d = d.subs(sp.Sum(y[j], (j, 0, N - 1)), 1)
+        if d.has(sp.Sum):
+            raise AssertionError(f"softmax rule did not reduce to a_k and y_k: {d}")
+        d = d.xreplace({a_k: out[k]})
+    return sp.factor(d.xreplace({out[k]: out_k, y[k]: y_k}))
+
+
+def lift(expr: sp.Expr, mapping: dict[sp.Symbol, sp.MatrixExpr]) -> sp.MatrixExpr:
+    """Read a scalar expression elementwise over matrices: sums stay sums, products become
+    Hadamard products, powers Hadamard powers, constants multiples of the ones matrix."""
+    shape = next(iter(mapping.values())).shape
+    if expr in mapping:
+        return mapping[expr]
+    if not expr.free_symbols & set(mapping):
+        return expr * OneMatrix(*shape)
+    if isinstance(expr, sp.Add):
+        return sp.MatAdd(*(lift(t, mapping) for t in expr.args))
+    if isinstance(expr, sp.Mul):
+        coeff, factors = expr.as_independent(*mapping, as_Add=False)
+        parts = [lift(f, mapping) for f in sp.Mul.make_args(factors)]
+        product = parts[0] if len(parts) == 1 else HadamardProduct(*parts)
+        return product if coeff == 1 else sp.MatMul(coeff, product)
+    if isinstance(expr, sp.Pow) and expr.exp.is_Integer:
+        return HadamardPower(lift(expr.base, mapping), expr.exp)
+    raise NotImplementedError(f"cannot read {expr} elementwise")

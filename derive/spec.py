@@ -1,0 +1,141 @@
+"""The network specification: depth, widths, activations and loss, validated once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sympy as sp
+
+from .activations import ACTIVATIONS, LEAKY_SLOPE, OUTPUT_ONLY
+from .losses import LOSSES
+
+
+class SpecError(ValueError):
+    """A specification that cannot describe a network; the message names the fix."""
+
+
+Width = int | sp.Symbol
+
+
+def width_symbol(l: int) -> sp.Symbol:
+    """The symbolic width n_l of layer l."""
+    return sp.Symbol(f"n_{l}", integer=True, positive=True)
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A fully connected network ``z^(l) = W^(l) a^(l-1) + b^(l)``, ``a^(l) = sigma_l(z^(l))``.
+
+    Arguments:
+        layers: number of weight layers L >= 1 (the seed's C(w1, b1, w2, b2, w3, b3) has L = 3).
+        widths: n_0 ... n_L as positive integers, or None for symbolic widths n_0 ... n_L.
+        activations: one activation name for every layer, or a sequence of L names.
+        loss: a name from ``LOSSES``.
+        leaky_slope: the slope of ``leaky_relu`` for z <= 0.
+
+    Example:
+        >>> NetworkSpec(layers=2, widths=(2, 3, 1)).activations
+        ('sigmoid', 'sigmoid')
+    """
+
+    layers: int
+    widths: tuple[Width, ...] | None = None
+    activations: tuple[str, ...] | str = "sigmoid"
+    loss: str = "squared"
+    leaky_slope: sp.Rational = LEAKY_SLOPE
+
+    def __post_init__(self) -> None:
+        layers = self.layers
+        if isinstance(layers, bool) or not isinstance(layers, int) or layers < 1:
+            raise SpecError(f"layers must be a whole number >= 1, got {layers!r}")
+        object.__setattr__(self, "widths", _check_widths(layers, self.widths))
+        if self.loss not in LOSSES:
+            raise SpecError(f"unknown loss {self.loss!r}: choose one of {', '.join(LOSSES)}")
+        object.__setattr__(self, "activations", self._check_activations())
+        slope = sp.nsimplify(self.leaky_slope)
+        if not (slope.is_real and slope.is_finite and slope >= 0):
+            raise SpecError(f"leaky_slope must be a finite number >= 0, got {self.leaky_slope!r}")
+        object.__setattr__(self, "leaky_slope", slope)
+
+    def _check_activations(self) -> tuple[str, ...]:
+        L, output = self.layers, LOSSES[self.loss].output_activation
+        names = self.activations
+        if isinstance(names, str):
+            names = tuple(n.strip() for n in names.split(",")) if "," in names else (names,) * L
+            if output and len(set(names)) == 1 and len(names) == L:
+                # One name: the hidden layers take it, the loss owns the output layer.
+                names = (*names[:-1], output)
+        names = tuple(names)
+        if len(names) != L:
+            raise SpecError(
+                f"{len(names)} activations given for {L} layers: give one name, or {L} "
+                "comma-separated names (one per layer)"
+            )
+        for l, name in enumerate(names, start=1):
+            if name not in ACTIVATIONS and name not in OUTPUT_ONLY:
+                valid = ", ".join(ACTIVATIONS)
+                raise SpecError(f"unknown activation {name!r} for layer {l}: choose one of {valid}")
+        if output and names[-1] != output:
+            raise SpecError(
+                f"loss {self.loss!r} puts {output} on the output layer: make the last activation "
+                f"{output!r}, or give one name for the hidden layers"
+            )
+        for l, name in enumerate(names, start=1):
+            if name in OUTPUT_ONLY and (l != L or output != name):
+                raise SpecError(
+                    f"activation {name!r} (layer {l}) exists only as the output of loss "
+                    f"'softmax-cross-entropy': use it on the last layer with that loss"
+                )
+        return names
+
+    @property
+    def symbolic(self) -> bool:
+        """True when any width is a SymPy symbol."""
+        return any(isinstance(w, sp.Symbol) for w in self.widths)
+
+    @property
+    def parameter_count(self) -> int | sp.Expr:
+        """Number of weights and biases: sum over l of n_l (n_{l-1} + 1)."""
+        n = self.widths
+        return sum(n[l] * (n[l - 1] + 1) for l in range(1, self.layers + 1))
+
+    def describe(self) -> str:
+        """One line naming the network, e.g. ``L=3, widths 2,3,3,1, sigmoid, squared loss``."""
+        widths = ",".join(str(w) for w in self.widths)
+        acts = self.activations
+        act = acts[0] if len(set(acts)) == 1 else ",".join(acts)
+        if len(set(acts[:-1])) == 1 and acts[-1] in OUTPUT_ONLY:
+            act = f"{acts[0]} (output {acts[-1]})" if self.layers > 1 else acts[-1]
+        return f"L={self.layers}, widths {widths}, {act}, {self.loss} loss"
+
+
+def _check_widths(layers: int, widths: Sequence[Width] | None) -> tuple[Width, ...]:
+    if widths is None:
+        return tuple(width_symbol(l) for l in range(layers + 1))
+    widths = tuple(widths)
+    if len(widths) != layers + 1:
+        raise SpecError(
+            f"{len(widths)} widths given for {layers} layers: give {layers + 1} widths "
+            f"n_0,...,n_{layers} (inputs first, outputs last)"
+        )
+    for l, w in enumerate(widths):
+        if isinstance(w, sp.Symbol):
+            continue
+        if isinstance(w, bool) or not isinstance(w, int) or w < 1:
+            raise SpecError(f"width n_{l} must be a whole number >= 1, got {w!r}")
+    return widths
+
+
+def parse_widths(text: str) -> tuple[int, ...]:
+    """Parse ``"2,3,3,1"`` into widths; raise SpecError naming the bad entry."""
+    out = []
+    for item in text.split(","):
+        item = item.strip()
+        if not item.isdigit() or int(item) < 1:
+            raise SpecError(
+                f"width {item!r} in {text!r} is not a whole number >= 1: "
+                "write widths as comma-separated whole numbers, e.g. 2,3,3,1"
+            )
+        out.append(int(item))
+    return tuple(out)

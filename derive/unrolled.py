@@ -1,0 +1,220 @@
+"""The unrolled network: every z^(l)_j written out for concrete widths and differentiated entry by
+entry. It is the oracle the matrix rules are checked against, and the ``unrolled`` form.
+
+Differentiation uses symengine when it is installed (``pip install bpverify[fast]``), which is
+about a thousand times faster than SymPy on these expressions and gives the same results; the
+sizes it allows are ``UNROLLED_LIMIT`` parameters with symengine and ``UNROLLED_LIMIT_SYMPY``
+without. Beyond them the matrix form is the way (``--form matrix``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cache
+
+import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from .activations import ACTIVATIONS
+from .losses import LOSSES
+from .network import Gradient
+from .notation import NetworkSymbols, network_symbols
+from .spec import NetworkSpec, SpecError
+
+UNROLLED_LIMIT = 500
+"""Most parameters for the unrolled form with symengine installed."""
+
+UNROLLED_LIMIT_SYMPY = 60
+"""Most parameters for the unrolled form with plain SymPy (about 0.06 s per parameter here)."""
+
+
+def symengine_available() -> bool:
+    """True when symengine can be imported."""
+    try:
+        import symengine  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def check_size(spec: NetworkSpec, backend: str | None = None) -> str:
+    """The backend to differentiate ``spec`` with; SpecError when it is too large to unroll."""
+    if spec.symbolic:
+        raise SpecError(
+            "the unrolled form needs concrete widths: give --widths, e.g. --widths 2,3,1"
+        )
+    backend = backend or ("symengine" if symengine_available() else "sympy")
+    limit = UNROLLED_LIMIT if backend == "symengine" else UNROLLED_LIMIT_SYMPY
+    count = spec.parameter_count
+    if count > limit:
+        hint = "" if backend == "symengine" else " (or install bpverify[fast] to unroll up to 500)"
+        raise SpecError(
+            f"the network has {count} parameters, more than the unrolled form handles "
+            f"({limit}): use --form matrix, whose rules hold for every width{hint}"
+        )
+    return backend
+
+
+def forward(
+    spec: NetworkSpec,
+    s: NetworkSymbols,
+    start: int = 0,
+    kind: str = "a",
+    generic: bool = True,
+) -> tuple[sp.Expr, dict[sp.Basic, sp.Expr]]:
+    """The cost C = (1/n) sum_i C_i of the unrolled network as one scalar expression.
+
+    The network is entered at a free a^(start) (kind "a") or z^(start) (kind "z"); the
+    entries of that matrix are the variables. ``generic`` keeps each activation as the function
+    f whose derivative is f' (the seed's sigma); otherwise its definition is written out.
+    Returns the cost and the expression of every z and a entry downstream (for abbreviating).
+    """
+    batch = s.batch
+    values: dict[sp.Basic, sp.Expr] = {}
+    entry = s.a(start) if kind == "a" else s.layers[start].z
+    rows = entry.shape[0]
+    cols = [[entry[r, i] for r in range(rows)] for i in range(batch)]
+    cost = sp.Integer(0)
+    for i, col in enumerate(cols):
+        out = col
+        for l in range(start + (kind == "a"), spec.layers + 1):
+            ls = s.layers[l]
+            if l > start or kind == "a":
+                W, b = ls.W, ls.b
+                out = [
+                    sp.Add(*(W[r, c] * out[c] for c in range(W.shape[1])), b[r, 0])
+                    for r in range(W.shape[0])
+                ]
+                values.update({ls.z[r, i]: v for r, v in enumerate(out)})
+            logits = out
+            out = _activate(spec, l, out, generic)
+            values.update({ls.a[r, i]: v for r, v in enumerate(out)})
+        loss = LOSSES[spec.loss]
+        target = [s.y[r, i] for r in range(s.y.shape[0])]
+        c0 = _per_sample(loss, logits if loss.output_activation else out, target)
+        cost += c0.replace(sp.exp, AbstractExp) if generic else c0
+    return cost / batch, values
+
+
+class AbstractExp(sp.Function):
+    """The exponential kept abstract (E' = E), so that SymPy does not merge e^u e^v into e^(u+v)
+    and every e^(z_j) stays recognisable in terms of z_j."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return self
+
+
+def _activate(spec: NetworkSpec, l: int, z: list[sp.Expr], generic: bool) -> list[sp.Expr]:
+    name = spec.activations[l - 1]
+    if name == "softmax":
+        exp = AbstractExp if generic else sp.exp
+        total = sp.Add(*(exp(v) for v in z))
+        return [exp(v) / total for v in z]
+    act = ACTIVATIONS[name]
+    if generic:
+        return [act.function(v) for v in z]
+    return [act.expression(v, spec.leaky_slope) for v in z]
+
+
+def _per_sample(loss, out: list[sp.Expr], target: list[sp.Expr]) -> sp.Expr:
+    """C_0 from the loss table's own sum, written out over the concrete width."""
+    c0, o, t = _written_out_loss(loss, len(out))
+    return c0.xreplace(dict(zip(o, out, strict=True)) | dict(zip(t, target, strict=True)))
+
+
+@cache
+def _written_out_loss(loss, width: int):
+    o, t, j = sp.IndexedBase("o"), sp.IndexedBase("t"), sp.Symbol("j", integer=True)
+    c0 = loss.per_sample(o, t, j, width).doit()
+    c0 = c0.replace(lambda e: isinstance(e, sp.Sum), lambda e: e.doit())
+    return c0, [o[r] for r in range(width)], [t[r] for r in range(width)]
+
+
+class Flat:
+    """Expressions for a differentiation backend: matrix entries become plain symbols (named as
+    they print, ``W1[0, 1]``), so that symengine can take them; ``back`` undoes both steps."""
+
+    def __init__(self, backend: str = "sympy"):
+        self.backend = backend
+        self.names: dict[sp.Basic, sp.Symbol] = {}
+
+    def __call__(self, expr: sp.Expr):
+        rename = {e: self._name(e) for e in expr.atoms(MatrixElement)}
+        flat = expr.xreplace(rename)
+        if self.backend == "symengine":
+            import symengine as se
+
+            return se.sympify(flat)
+        return flat
+
+    def _name(self, e: MatrixElement) -> sp.Symbol:
+        if e not in self.names:
+            self.names[e] = sp.Symbol(str(e))
+        return self.names[e]
+
+    def back(self, expr) -> sp.Expr:
+        expr = sp.sympify(expr) if self.backend == "symengine" else expr
+        return _tidy_primes(expr).xreplace({v: k for k, v in self.names.items()})
+
+    def expand(self, expr):
+        if self.backend == "symengine":
+            import symengine as se
+
+            return se.expand(expr)
+        return sp.expand(expr, power_exp=False, power_base=False, log=False)
+
+
+def differentiate(expr: sp.Expr, wrt: Iterable[sp.Basic], backend: str = "sympy") -> list[sp.Expr]:
+    """d expr / d v for each v in ``wrt`` (matrix entries or symbols), with SymPy or symengine."""
+    flat = Flat(backend)
+    f = flat(expr)
+    return [flat.back(f.diff(flat(v))) for v in wrt]
+
+
+def _tidy_primes(expr: sp.Expr) -> sp.Expr:
+    """SymPy writes d/dx f(g(x)) as Subs(Derivative(f(u), u), u, g(x)) for undefined f: make it
+    f'(g(x)) with the activation's own derivative function."""
+    if not expr.has(sp.Subs):
+        return expr
+    rows = {row.symbol: row for row in ACTIVATIONS.values()}
+
+    def prime(s):
+        d, (var,), (point,) = s.args[0], s.args[1], s.args[2]
+        if isinstance(d, sp.Derivative) and d.variables == (var,):
+            row = rows.get(getattr(d.expr.func, "__name__", ""))
+            if row is not None:
+                return row.prime(point)
+        return s
+
+    return expr.replace(lambda e: isinstance(e, sp.Subs), prime)
+
+
+def abbreviate(expr: sp.Expr, values: dict[sp.Basic, sp.Expr]) -> sp.Expr:
+    """Write ``expr`` back in the seed's names: every written-out z^(l)_j and a^(l)_j becomes the
+    entry z^(l)_j or a^(l)_j again (largest first, since xreplace matches from the top)."""
+    return expr.xreplace({v: k for k, v in values.items()})
+
+
+def unrolled_gradients(spec: NetworkSpec, backend: str | None = None) -> list[Gradient]:
+    """dC_0/dw^(l)_jk and dC_0/db^(l)_j of every entry, for one sample, layer L down to 1.
+
+    Each is SymPy's derivative of the written-out network, shown in the seed's names (z, a and
+    sigma'), like the seed's dC_0/dw^(L) = a^(L-1) sigma'(z^(L)) 2 (a^(L) - y) for width 1.
+    """
+    backend = check_size(spec, backend)
+    s = network_symbols(spec, batch=1)
+    cost, values = forward(spec, s)
+    out = []
+    for l in range(spec.layers, 0, -1):
+        W, b = s.layers[l].W, s.layers[l].b
+        entries = [(W, (r, c)) for r in range(W.shape[0]) for c in range(W.shape[1])]
+        entries += [(b, (r, 0)) for r in range(b.shape[0])]
+        grads = differentiate(cost, (m[i] for m, i in entries), backend)
+        for (m, idx), g in zip(entries, grads, strict=True):
+            q = "W" if m is W else "b"
+            out.append(
+                Gradient(l, q, "unrolled", abbreviate(g, values), idx if q == "W" else idx[:1])
+            )
+    return out

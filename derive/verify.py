@@ -1,0 +1,216 @@
+"""Self-verification: every matrix-form rule against SymPy's derivative of the unrolled network.
+
+Two checks on a concrete instance with a batch of two samples (so the 1/n and the sum over
+samples are checked too):
+
+* symbolic: with each activation kept as an abstract f (derivative f'), the difference between
+  rule and oracle must simplify to 0. This proves the chain for every differentiable activation.
+* points: with the definitions written out, both sides are evaluated at random rational points;
+  they must agree exactly where the values are rational (relu, leaky_relu, identity) and to
+  ``DIGITS`` significant digits where they are transcendental (exp, tanh, log).
+
+For a network too large to unroll, the instance keeps the activations and loss but has widths
+of at most 2 and at most 4 layers; the rules do not depend on width, and the chaining code is
+the same at every depth. The summary says which instance was checked.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from .explicit import explicit
+from .losses import LOSSES
+from .network import QUANTITIES, Derivation, activation_of, derive_network
+from .notation import network_symbols
+from .spec import NetworkSpec
+from .unrolled import AbstractExp, Flat, differentiate, forward, symengine_available
+
+DIGITS = 50
+"""Significant digits the transcendental comparison demands (evaluated at DIGITS + 20)."""
+
+VERIFY_LIMIT = 40
+"""Most parameters of an instance checked as it is; larger networks are reduced."""
+
+BATCH = 2
+POINTS = 2
+
+
+@dataclass
+class Verification:
+    """The outcome of ``verify``: what was checked and what failed."""
+
+    instance: str
+    reduced: bool
+    entries: int = 0
+    symbolic: int = 0
+    at_points: int = 0
+    points: int = 0
+    exact: bool = True
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def summary(self) -> str:
+        """One line: what was checked, on which instance, and the result."""
+        what = "a reduced instance" if self.reduced else "the network"
+        agree = "exactly" if self.exact else f"to {DIGITS} digits"
+        head = (
+            f"verified against SymPy's derivative of the unrolled network ({what}: "
+            f"{self.instance}, batch {BATCH}): {self.entries} entries; "
+        )
+        if self.ok:
+            out = head + f"the difference simplifies to 0 for {self.symbolic}"
+            if self.at_points:
+                out += (
+                    f", and {self.at_points} agree {agree} at {self.points} random rational "
+                    "points where simplification could not decide"
+                )
+            return out
+        return head + f"{len(self.failures)} MISMATCHES: " + "; ".join(self.failures[:5])
+
+
+def instance_of(spec: NetworkSpec) -> tuple[NetworkSpec, bool]:
+    """The concrete network the rules are checked on, and whether it is reduced."""
+    if not spec.symbolic and spec.parameter_count <= VERIFY_LIMIT and spec.layers <= 4:
+        return spec, False
+    acts = spec.activations
+    if spec.layers > 4:
+        acts = (acts[0], acts[1], acts[-2], acts[-1])
+    L = len(acts)
+    softmax = spec.activations[-1] == "softmax"
+    widths = [2 if isinstance(w, sp.Symbol) else min(w, 2) for w in spec.widths]
+    widths = [*widths[:L], widths[-1]] if len(widths) > L + 1 else widths
+    widths[-1] = 2 if softmax else widths[-1]
+    return NetworkSpec(L, tuple(widths), acts, spec.loss, spec.leaky_slope), True
+
+
+def verify(derivation: Derivation, seed: int = 0) -> Verification:
+    """Check every matrix-form rule of ``derivation`` against the unrolled network."""
+    spec, reduced = instance_of(derivation.spec)
+    inst = derivation if not reduced and not derivation.spec.symbolic else None
+    inst = inst or derive_network(spec, verify=False)
+    result = Verification(spec.describe(), reduced)
+    flat = Flat("symengine" if symengine_available() else "sympy")
+    s = network_symbols(spec, batch=BATCH)
+    rng = random.Random(seed)
+    points = [_point(s, rng) for _ in range(POINTS)]
+    result.points = len(points)
+    exact = set(spec.activations) <= EXACT_ACTIVATIONS and spec.loss == "squared"
+    result.exact = exact
+    rules = _explicit_rules(inst, spec, s)
+    targets = _target_constraint(spec, s)
+    for l in range(spec.layers, 0, -1):
+        for q in QUANTITIES:
+            start, kind, var = _entry_point(s, l, q)
+            cost, values = forward(spec, s, start, kind, generic=True)
+            if spec.activations[-1] == "softmax":
+                # a^(L) of softmax is no atom of the rule side: keep it written out in z^(L).
+                values = {k: v for k, v in values.items() if k.parent != s.layers[spec.layers].a}
+            cost_b = flat(cost.xreplace(targets))
+            names = {flat(v): flat(k) for k, v in values.items()}
+            for i in range(var.shape[0]):
+                for c in range(var.shape[1]):
+                    result.entries += 1
+                    got = rules[(l, q)][i, c].xreplace(targets)
+                    want_b = cost_b.diff(flat(var[i, c])).xreplace(names)
+                    if flat.expand(flat(got) - want_b) == 0:
+                        result.symbolic += 1
+                        continue
+                    if _symbolically_equal(got, flat.back(want_b)):
+                        result.symbolic += 1
+                        continue
+                    # Simplification could not decide: compare values with the definitions
+                    # written out, at random rational points.
+                    oracle, written = forward(spec, s, start, kind, generic=False)
+                    want = differentiate(oracle.xreplace(targets), [var[i, c]], flat.backend)[0]
+                    if all(_agree_at(spec, got, want, p, written, exact) for p in points):
+                        result.at_points += 1
+                    else:
+                        name = f"dC/d{var.name}[{i},{c}] (layer {l}, {q})"
+                        result.failures.append(f"{name}: rule and oracle differ")
+    return result
+
+
+def _target_constraint(spec: NetworkSpec, s) -> dict:
+    """The loss's assumption on the targets as a substitution: for softmax cross-entropy the last
+    target of each sample is 1 minus the others, so that each sample's targets sum to 1."""
+    if not LOSSES[spec.loss].assumption:
+        return {}
+    y, (rows, cols) = s.y, s.y.shape
+    return {y[rows - 1, c]: 1 - sp.Add(*(y[r, c] for r in range(rows - 1))) for c in range(cols)}
+
+
+EXACT_ACTIVATIONS = {"relu", "leaky_relu", "identity"}
+"""Activations whose values at rational points are rational, so comparisons there are exact."""
+
+
+def _explicit_rules(inst: Derivation, spec: NetworkSpec, s) -> dict:
+    """Every matrix rule as an explicit matrix over the entries of z, a, W, b and y, with each
+    delta^(l) replaced by its explicit value (softmax a^(L) written out in z^(L))."""
+    batch = {inst.symbols.batch: BATCH}
+    env: dict = {}
+    L = spec.layers
+    if spec.activations[-1] == "softmax":
+        a_L = s.layers[L].a
+        env[a_L] = explicit(inst.forward[inst.symbols.layers[L].a].xreplace(batch), env)
+    for l in range(L, 0, -1):
+        delta = inst.symbols.layers[l].delta
+        env[delta.xreplace(batch)] = explicit(inst.deltas[delta].xreplace(batch), env)
+    rules = {key: explicit(rule.xreplace(batch), env) for key, rule in inst.matrix.items()}
+    # The oracle keeps exp abstract (unrolled.AbstractExp); softmax is the only source of exp here.
+    return {key: rule.replace(sp.exp, AbstractExp) for key, rule in rules.items()}
+
+
+def _entry_point(s, l: int, q: str):
+    """Where the unrolled oracle enters the network for quantity q of layer l, and the variable."""
+    layer = s.layers[l]
+    if q == "delta":
+        return l, "z", layer.z
+    if q == "a":
+        return l - 1, "a", s.a(l - 1)
+    return 0, "a", layer.W if q == "W" else layer.b
+
+
+def _symbolically_equal(a: sp.Expr, b: sp.Expr) -> bool:
+    d = sp.expand(a - b, power_exp=False, power_base=False, log=False)
+    return d == 0 or sp.cancel(sp.together(d)) == 0
+
+
+def _point(s, rng: random.Random) -> dict[sp.Basic, sp.Rational]:
+    """Random rationals in [-1, 1] for every input, target, parameter and z entry (z entries
+    are the free inputs of the tails that start at z^(l))."""
+    mats = [s.a0, s.y, *s.parameters, *(ls.a for ls in s.layers.values())]
+    mats += [ls.z for ls in s.layers.values()]
+    return {
+        m[r, c]: sp.Rational(rng.randint(-40, 40), rng.randint(17, 41))
+        for m in mats
+        for r in range(m.shape[0])
+        for c in range(m.shape[1])
+    }
+
+
+def _agree_at(spec: NetworkSpec, got, want, point, written_out, exact: bool) -> bool:
+    """Rule and concrete oracle agree at ``point``. The rule's downstream z and a entries take the
+    values of the written-out forward pass (``written_out``) there."""
+    values = point if exact else {k: sp.Float(v, DIGITS + 20) for k, v in point.items()}
+    downstream = {k: v.xreplace(values) for k, v in written_out.items()}
+    want = want.xreplace(values)
+    got = _specialise(spec, got.xreplace(values | downstream)).replace(AbstractExp, sp.exp)
+    if exact:
+        return sp.simplify(got - want) == 0
+    a, b = sp.N(got, DIGITS + 20), sp.N(want, DIGITS + 20)
+    scale = max(abs(a), abs(b), sp.Integer(1))
+    return abs(a - b) <= scale * sp.Float(10) ** (-DIGITS)
+
+
+def _specialise(spec, expr):
+    for l in range(1, spec.layers + 1):
+        act = activation_of(spec, l)
+        if act is not None:
+            expr = act.specialise(expr, spec.leaky_slope)
+    return expr
