@@ -146,7 +146,11 @@ class Flat:
         if self.backend == "symengine":
             import symengine as se
 
-            return se.sympify(flat)
+            try:
+                return se.sympify(flat)
+            except se.SympifyError:
+                # symengine has no nested-Piecewise conditions (relu of relu): SymPy it is.
+                return flat
         return flat
 
     def _name(self, e: MatrixElement) -> sp.Symbol:
@@ -155,15 +159,23 @@ class Flat:
         return self.names[e]
 
     def back(self, expr) -> sp.Expr:
-        expr = sp.sympify(expr) if self.backend == "symengine" else expr
+        expr = sp.sympify(expr)
         return _tidy_primes(expr).xreplace({v: k for k, v in self.names.items()})
 
-    def expand(self, expr):
+    def is_zero(self, expr) -> bool:
+        """True when ``expr`` (a rational function of its atoms) vanishes identically: the
+        numerator over a common denominator expands to 0."""
         if self.backend == "symengine":
             import symengine as se
 
-            return se.expand(expr)
-        return sp.expand(expr, power_exp=False, power_base=False, log=False)
+            if se.expand(expr) == 0:
+                return True
+            num, _ = expr.as_numer_denom()
+            return se.expand(num) == 0
+        if sp.expand(expr, power_exp=False, power_base=False, log=False) == 0:
+            return True
+        num, _ = sp.together(expr).as_numer_denom()
+        return sp.expand(num, power_exp=False, power_base=False, log=False) == 0
 
 
 def differentiate(expr: sp.Expr, wrt: Iterable[sp.Basic], backend: str = "sympy") -> list[sp.Expr]:

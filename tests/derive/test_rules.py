@@ -1,0 +1,53 @@
+"""The layer-local rules against SymPy's elementwise derivatives of the same local forms."""
+
+import pytest
+import sympy as sp
+from sympy.matrices.expressions import OneMatrix
+
+from bpverify.derive import ACTIVATIONS
+from bpverify.derive import rules
+from bpverify.derive.explicit import explicit
+
+
+def _local(r=2, c=3, m=2):
+    W, A = sp.MatrixSymbol("W", r, c), sp.MatrixSymbol("A", c, m)
+    b, G = sp.MatrixSymbol("b", r, 1), sp.MatrixSymbol("G", r, m)
+    return W, A, b, G
+
+
+@pytest.mark.parametrize("quantity", ["W", "b", "a"])
+def test_affine_rule_matches_elementwise_diff(quantity):
+    W, A, b, G = _local()
+    z = (W * A + b * OneMatrix(1, 2)).as_explicit()
+    scalar = sum(G[i, s] * z[i, s] for i in range(2) for s in range(2))
+    var = {"W": W, "b": b, "a": A}[quantity]
+    rule = explicit(rules.affine(quantity, G, A, W, b))
+    for i in range(var.shape[0]):
+        for c in range(var.shape[1]):
+            assert sp.expand(rule[i, c] - sp.diff(scalar, var[i, c])) == 0
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activation_rule_matches_elementwise_diff(name):
+    act = ACTIVATIONS[name]
+    Z, H = sp.MatrixSymbol("Z", 2, 2), sp.MatrixSymbol("H", 2, 2)
+    scalar = sum(H[i, s] * act.function(Z[i, s]) for i in range(2) for s in range(2))
+    rule = explicit(rules.activation(act, H, Z))
+    for i in range(2):
+        for s in range(2):
+            assert sp.expand(rule[i, s] - sp.diff(scalar, Z[i, s])) == 0
+
+
+def test_rules_are_derived_on_symbolic_sizes_once():
+    assert rules.affine_rules() is rules.affine_rules()
+    assert all(not r.shape[0].is_Integer for r in rules.affine_rules().values())
+
+
+def test_lift_reads_a_scalar_rule_elementwise():
+    A, Y = sp.MatrixSymbol("A", 2, 2), sp.MatrixSymbol("Y", 2, 2)
+    expr = (rules.out_k - rules.y_k) / (rules.out_k * (1 - rules.out_k))
+    lifted = explicit(rules.lift(expr, {rules.out_k: A, rules.y_k: Y}))
+    for i in range(2):
+        for s in range(2):
+            want = expr.subs({rules.out_k: A[i, s], rules.y_k: Y[i, s]})
+            assert sp.simplify(lifted[i, s] - want) == 0

@@ -1,0 +1,71 @@
+import pytest
+import sympy as sp
+
+from bpverify.derive import ACTIVATIONS, NetworkSpec, SpecError
+from bpverify.derive.notation import network_symbols
+from bpverify.derive.unrolled import (
+    UNROLLED_LIMIT,
+    UNROLLED_LIMIT_SYMPY,
+    check_size,
+    differentiate,
+    forward,
+    unrolled_gradients,
+)
+
+sigma = ACTIVATIONS["sigmoid"]
+
+
+def test_width_one_is_the_seeds_first_half():
+    # dC_0/dw^(L) = a^(L-1) sigma'(z^(L)) 2 (a^(L) - y), with z and a as the seed names them.
+    spec = NetworkSpec(3, (1, 1, 1, 1))
+    s = network_symbols(spec, batch=1)
+    grads = {(g.layer, g.quantity): g.expr for g in unrolled_gradients(spec, backend="sympy")}
+    l3 = s.layers[3]
+    want = s.a(2)[0, 0] * sigma.prime(l3.z[0, 0]) * 2 * (l3.a[0, 0] - s.y[0, 0])
+    assert sp.expand(grads[(3, "W")] - want) == 0
+    # One layer down, the chain gains w^(3) sigma'(z^(2)): every factor named by the seed.
+    l2 = s.layers[2]
+    want2 = s.a(1)[0, 0] * sigma.prime(l2.z[0, 0]) * l3.W[0, 0] * sigma.prime(l3.z[0, 0])
+    want2 *= 2 * (l3.a[0, 0] - s.y[0, 0])
+    assert sp.expand(grads[(2, "W")] - want2) == 0
+
+
+def test_every_parameter_entry_appears_once():
+    spec = NetworkSpec(2, (2, 3, 1), "tanh")
+    grads = unrolled_gradients(spec, backend="sympy")
+    assert len(grads) == spec.parameter_count
+    assert [g.layer for g in grads][0] == 2  # layer L first
+
+
+def test_symengine_gives_the_same_results_as_sympy():
+    pytest.importorskip("symengine")
+    spec = NetworkSpec(2, (2, 2, 2), "sigmoid,softplus", "cross-entropy")
+    a = unrolled_gradients(spec, backend="sympy")
+    b = unrolled_gradients(spec, backend="symengine")
+    for x, y in zip(a, b, strict=True):
+        assert (x.layer, x.quantity, x.entry) == (y.layer, y.quantity, y.entry)
+        assert sp.simplify(x.expr - y.expr) == 0
+
+
+def test_concrete_definitions_differentiate_like_sympy_does():
+    spec = NetworkSpec(1, (1, 1), "relu")
+    s = network_symbols(spec, batch=1)
+    cost, _ = forward(spec, s, generic=False)
+    w = s.layers[1].W[0, 0]
+    (d,) = differentiate(cost, [w])
+    x, b, y = s.a0[0, 0], s.layers[1].b[0, 0], s.y[0, 0]
+    at = {x: 2, b: sp.Rational(1, 2), y: 1}
+    assert d.subs(at | {w: 1}) == 2 * 2 * (sp.Rational(5, 2) - 1)  # active: x * 2(z - y)
+    assert d.subs(at | {w: -1}) == 0  # inactive: relu' = 0
+
+
+def test_size_limits():
+    with pytest.raises(SpecError, match="needs concrete widths"):
+        check_size(NetworkSpec(2))
+    big = NetworkSpec(2, (30, 10, 2))  # 332 parameters
+    assert UNROLLED_LIMIT_SYMPY < big.parameter_count <= UNROLLED_LIMIT
+    with pytest.raises(SpecError, match="use --form matrix.*install bpverify\\[fast\\]"):
+        check_size(big, backend="sympy")
+    huge = NetworkSpec(2, (40, 20, 2))
+    with pytest.raises(SpecError, match="more than the unrolled form handles \\(500\\)"):
+        check_size(huge, backend="symengine")

@@ -1,0 +1,103 @@
+import pytest
+import sympy as sp
+
+from bpverify.derive import NetworkSpec, derive_network
+from bpverify.derive.verify import instance_of, verify
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        NetworkSpec(2, (2, 3, 1), "sigmoid"),
+        NetworkSpec(2, (3, 2, 2), "tanh"),
+        NetworkSpec(3, (2, 2, 2, 1), "relu"),
+        NetworkSpec(2, (2, 2, 2), "leaky_relu", leaky_slope=sp.Rational(1, 5)),
+        NetworkSpec(2, (1, 3, 2), "softplus"),
+        NetworkSpec(2, (2, 2, 1), "identity"),
+        NetworkSpec(3, (2, 2, 2, 1), "relu,softplus,sigmoid"),
+        NetworkSpec(2, (2, 2, 1), "tanh,sigmoid", "cross-entropy"),
+        NetworkSpec(2, (2, 2, 3), "relu", "softmax-cross-entropy"),
+        NetworkSpec(1, (3, 2), "sigmoid", "softmax-cross-entropy"),
+    ],
+    ids=lambda s: s.describe(),
+)
+def test_rules_agree_with_the_unrolled_network(spec):
+    v = derive_network(spec).verification
+    assert v.ok, v.summary()
+    assert v.entries == v.symbolic + v.at_points
+    assert not v.reduced
+    # every entry of every rule: delta (n_l x 2 samples), W, b and dC/da^(l-1) (n_{l-1} x 2)
+    assert v.entries == sum(
+        2 * n_out + n_out * n_in + n_out + 2 * n_in
+        for n_in, n_out in zip(spec.widths, spec.widths[1:], strict=False)
+    )
+
+
+def test_symbolic_widths_are_checked_on_a_reduced_instance():
+    v = derive_network(NetworkSpec(3)).verification
+    assert v.ok and v.reduced
+    assert "widths 2,2,2,2" in v.summary()
+
+
+def test_deep_networks_reduce_to_four_layers_keeping_first_and_last():
+    spec = NetworkSpec(7, None, "relu,tanh,relu,relu,relu,softplus,sigmoid")
+    inst, reduced = instance_of(spec)
+    assert reduced
+    assert inst.activations == ("relu", "tanh", "softplus", "sigmoid")
+
+
+@pytest.mark.parametrize(
+    ("key", "mutate"),
+    [
+        ((2, "W"), lambda e: 2 * e),  # factor 2 too many
+        ((1, "b"), lambda e: -e),  # sign flip
+        ((2, "a"), lambda e: sp.MatMul(sp.Rational(1001, 1000), e)),  # scaled by 1.001
+    ],
+)
+def test_a_wrong_rule_is_reported_with_its_entry(key, mutate):
+    d = derive_network(NetworkSpec(2, (2, 2, 1)), verify=False)
+    d.matrix[key] = mutate(d.matrix[key])
+    v = verify(d)
+    assert not v.ok
+    l, q = key
+    assert all(f"(layer {l}, {q})" in f for f in v.failures)
+    assert "MISMATCHES" in v.summary()
+
+
+def test_a_wrong_delta_breaks_the_layers_below():
+    d = derive_network(NetworkSpec(2, (2, 2, 1)), verify=False)
+    delta2 = d.symbols.layers[2].delta
+    d.deltas[delta2] = d.deltas[delta2].args[1]  # sigma' dropped
+    d.matrix[(2, "delta")] = d.deltas[delta2]
+    d._expansions.clear()
+    v = verify(d)
+    assert not v.ok
+    failed = {f.split("(layer ")[1].rstrip(": rule and oracle differ") for f in v.failures}
+    assert any("2, delta" in f for f in failed) and any("1, W" in f for f in failed)
+
+
+def test_without_symengine_the_same_verdict(monkeypatch):
+    import bpverify.derive.verify as V
+
+    monkeypatch.setattr(V, "symengine_available", lambda: False)
+    v = derive_network(NetworkSpec(2, (2, 2, 2), "tanh", "cross-entropy")).verification
+    assert v.ok and v.symbolic == v.entries
+
+
+@pytest.mark.parametrize("exact_case", [True, False])
+def test_points_decide_where_simplification_cannot(monkeypatch, exact_case):
+    # Force the fallback: every entry is then compared at random rational points with the
+    # definitions written out, exactly for relu networks, to 50 digits for sigmoid ones.
+    from bpverify.derive.unrolled import Flat
+
+    monkeypatch.setattr(Flat, "is_zero", lambda self, e: False)
+    spec = NetworkSpec(2, (2, 2, 1), "relu" if exact_case else "sigmoid")
+    d = derive_network(spec, verify=False)
+    v = verify(d)
+    assert v.ok and v.at_points == v.entries and v.exact is exact_case
+    d.matrix[(1, "W")] = sp.MatMul(sp.Rational(1001, 1000), d.matrix[(1, "W")])
+    v = verify(d)
+    # Every failure names W1; with relu, an entry whose unit is off at both points is 0 on both
+    # sides and cannot show the scaling, so at least one but not necessarily all four fail.
+    assert v.failures
+    assert {f.split(" (")[1] for f in v.failures} == {"layer 1, W): rule and oracle differ"}
