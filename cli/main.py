@@ -24,7 +24,7 @@ class Group(click.Group):
 
     def main(self, args=None, prog_name=None, standalone_mode=True, **extra):
         try:
-            rv = super().main(args, prog_name, standalone_mode=False, **extra)
+            rv = super().main(args, prog_name or "bpverify", standalone_mode=False, **extra)
         except click.exceptions.Exit as e:
             code = e.exit_code
         except click.exceptions.Abort:
@@ -52,7 +52,7 @@ class Group(click.Group):
             raise InputError(str(e)) from None
 
 
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="bpverify", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="bpverify")
 def main() -> None:
     """Derive, generate and verify the backpropagation gradients of multilayer networks."""

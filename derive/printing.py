@@ -134,6 +134,15 @@ class NotationPrettyPrinter(PrettyPrinter):
     def _print_OneMatrix(self, e):
         return prettyForm("𝟏")
 
+    def _print_MatrixElement(self, e):
+        parent = e.parent
+        if not isinstance(parent, sp.MatrixSymbol):
+            return super()._print_MatrixElement(e)
+        name = "δ" + parent.name[5:] if parent.name.startswith("delta") else parent.name
+        name = name.replace("dC_da", "dC_0/da")
+        idx = [e.i, e.j] if parent.name.startswith("W") or parent.shape[1] != 1 else [e.i]
+        return prettyForm(f"{name}[{','.join(str(t) for t in idx)}]")
+
 
 def latex(expr) -> str:
     """LaTeX of ``expr`` in the seed's notation."""

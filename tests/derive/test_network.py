@@ -31,8 +31,10 @@ def test_last_layer_weight_is_the_seeds_formula(seed):
 
 def test_last_layer_activation_gradient_sums_over_j(seed):
     # dC_0/da_k^(L-1) = sum_j w_jk^(L) sigma'(z_j^(L)) 2 (a_j^(L) - y_j)
-    ls, prev, y = _entries(seed, 3)
-    want = sp.Sum(ls.W[j, k] * sigma.prime(ls.z[j, 0]) * 2 * (ls.a[j, 0] - y[j, 0]), (j, 0, ls.W.shape[0] - 1))
+    ls, _, y = _entries(seed, 3)
+    want = sp.Sum(
+        ls.W[j, k] * sigma.prime(ls.z[j, 0]) * 2 * (ls.a[j, 0] - y[j, 0]), (j, 0, ls.W.shape[0] - 1)
+    )
     got = seed.index[(3, "a")]
     assert got.has(sp.Sum)
     n3 = ls.W.shape[0]
@@ -112,7 +114,12 @@ def test_softmax_cross_entropy_last_delta_is_a_minus_y_over_n():
     got = explicit(d.deltas[s.layers[2].delta].xreplace({n: 2}).subs(d.spec.widths[2], 3))
     a2, y = (m.xreplace({n: 2}).subs(d.spec.widths[2], 3) for m in (s.layers[2].a, s.y))
     assert got == (a2.as_explicit() - y.as_explicit()) / 2
-    assert sp.expand(d.index[(2, "delta")] - (d.index_symbols.layers[2].a[j, 0] - d.index_symbols.y[j, 0])) == 0
+    assert (
+        sp.expand(
+            d.index[(2, "delta")] - (d.index_symbols.layers[2].a[j, 0] - d.index_symbols.y[j, 0])
+        )
+        == 0
+    )
 
 
 def test_index_sums_keep_concrete_bounds_unevaluated():

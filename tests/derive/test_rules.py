@@ -4,8 +4,7 @@ import pytest
 import sympy as sp
 from sympy.matrices.expressions import OneMatrix
 
-from bpverify.derive import ACTIVATIONS
-from bpverify.derive import rules
+from bpverify.derive import ACTIVATIONS, rules
 from bpverify.derive.explicit import explicit
 
 

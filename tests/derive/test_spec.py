@@ -24,7 +24,9 @@ def test_per_layer_activations():
 def test_softmax_cross_entropy_owns_the_output_layer():
     spec = NetworkSpec(3, (2, 4, 4, 3), "tanh", "softmax-cross-entropy")
     assert spec.activations == ("tanh", "tanh", "softmax")
-    assert NetworkSpec(2, None, "relu,softmax", "softmax-cross-entropy").activations[-1] == "softmax"
+    assert (
+        NetworkSpec(2, None, "relu,softmax", "softmax-cross-entropy").activations[-1] == "softmax"
+    )
 
 
 def test_leaky_slope_is_exact():
@@ -37,10 +39,16 @@ def test_leaky_slope_is_exact():
         ({"layers": 0}, "layers must be a whole number >= 1"),
         ({"layers": 2, "widths": (2, 3)}, "2 widths given for 2 layers: give 3 widths"),
         ({"layers": 1, "widths": (2, 0)}, "width n_1 must be a whole number >= 1"),
-        ({"layers": 1, "activations": "swish"}, "unknown activation 'swish' for layer 1: choose one of"),
+        (
+            {"layers": 1, "activations": "swish"},
+            "unknown activation 'swish' for layer 1: choose one of",
+        ),
         ({"layers": 2, "activations": "relu,tanh,relu"}, "3 activations given for 2 layers"),
         ({"layers": 1, "loss": "hinge"}, "unknown loss 'hinge': choose one of squared"),
-        ({"layers": 2, "activations": "relu,tanh", "loss": "softmax-cross-entropy"}, "puts softmax"),
+        (
+            {"layers": 2, "activations": "relu,tanh", "loss": "softmax-cross-entropy"},
+            "puts softmax",
+        ),
         ({"layers": 2, "activations": "softmax,sigmoid"}, "exists only as the output"),
         ({"layers": 1, "leaky_slope": -1}, "leaky_slope must be a finite number >= 0"),
     ],

@@ -34,7 +34,7 @@ def test_every_parameter_entry_appears_once():
     spec = NetworkSpec(2, (2, 3, 1), "tanh")
     grads = unrolled_gradients(spec, backend="sympy")
     assert len(grads) == spec.parameter_count
-    assert [g.layer for g in grads][0] == 2  # layer L first
+    assert grads[0].layer == 2  # layer L first
 
 
 def test_symengine_gives_the_same_results_as_sympy():
@@ -64,7 +64,7 @@ def test_size_limits():
         check_size(NetworkSpec(2))
     big = NetworkSpec(2, (30, 10, 2))  # 332 parameters
     assert UNROLLED_LIMIT_SYMPY < big.parameter_count <= UNROLLED_LIMIT
-    with pytest.raises(SpecError, match="use --form matrix.*install bpverify\\[fast\\]"):
+    with pytest.raises(SpecError, match=r"use --form matrix.*install bpverify\[fast\]"):
         check_size(big, backend="sympy")
     huge = NetworkSpec(2, (40, 20, 2))
     with pytest.raises(SpecError, match="more than the unrolled form handles \\(500\\)"):

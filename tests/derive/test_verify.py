@@ -72,7 +72,7 @@ def test_a_wrong_delta_breaks_the_layers_below():
     d._expansions.clear()
     v = verify(d)
     assert not v.ok
-    failed = {f.split("(layer ")[1].rstrip(": rule and oracle differ") for f in v.failures}
+    failed = {f.split("(layer ")[1].removesuffix("): rule and oracle differ") for f in v.failures}
     assert any("2, delta" in f for f in failed) and any("1, W" in f for f in failed)
 
 
