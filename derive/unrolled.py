@@ -2,9 +2,11 @@
 entry. It is the oracle the matrix rules are checked against, and the ``unrolled`` form.
 
 Differentiation uses symengine when it is installed (``pip install bpverify[fast]``), which is
-about a thousand times faster than SymPy on these expressions and gives the same results; the
-sizes it allows are ``UNROLLED_LIMIT`` parameters with symengine and ``UNROLLED_LIMIT_SYMPY``
-without. Beyond them the matrix form is the way (``--form matrix``).
+about a thousand times faster than SymPy on these expressions and gives the same results.
+``unrolled_derivatives`` differentiates networks of up to ``UNROLLED_LIMIT`` parameters with
+symengine (``UNROLLED_LIMIT_SYMPY`` without); printing them as SymPy expressions costs more than
+differentiating, so the unrolled *form* stops at ``UNROLLED_PRINT_LIMIT``. Beyond these limits
+the matrix form is the way (``--form matrix``).
 """
 
 from __future__ import annotations
@@ -13,19 +15,24 @@ from collections.abc import Iterable
 from functools import cache
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .activations import ACTIVATIONS
+from .activations import ACTIVATIONS, by_symbol
 from .losses import LOSSES
 from .network import Gradient
 from .notation import NetworkSymbols, network_symbols
 from .spec import NetworkSpec, SpecError
 
 UNROLLED_LIMIT = 500
-"""Most parameters for the unrolled form with symengine installed."""
+"""Most parameters ``unrolled_derivatives`` differentiates with symengine installed."""
+
+UNROLLED_PRINT_LIMIT = 200
+"""Most parameters of the unrolled form (derivatives as printable SymPy expressions) with
+symengine; converting back to SymPy takes about 20 ms per parameter at this size."""
 
 UNROLLED_LIMIT_SYMPY = 60
-"""Most parameters for the unrolled form with plain SymPy (about 0.06 s per parameter here)."""
+"""Most parameters for either with plain SymPy (about 0.06 s per parameter here)."""
 
 
 def symengine_available() -> bool:
@@ -37,17 +44,20 @@ def symengine_available() -> bool:
     return True
 
 
-def check_size(spec: NetworkSpec, backend: str | None = None) -> str:
-    """The backend to differentiate ``spec`` with; SpecError when it is too large to unroll."""
+def check_size(spec: NetworkSpec, backend: str | None = None, printed: bool = True) -> str:
+    """The backend to differentiate ``spec`` with; SpecError when it is too large to unroll
+    (to print, when ``printed``)."""
     if spec.symbolic:
         raise SpecError(
             "the unrolled form needs concrete widths: give --widths, e.g. --widths 2,3,1"
         )
     backend = backend or ("symengine" if symengine_available() else "sympy")
-    limit = UNROLLED_LIMIT if backend == "symengine" else UNROLLED_LIMIT_SYMPY
+    limit = UNROLLED_PRINT_LIMIT if printed else UNROLLED_LIMIT
+    limit = limit if backend == "symengine" else UNROLLED_LIMIT_SYMPY
     count = spec.parameter_count
     if count > limit:
-        hint = "" if backend == "symengine" else " (or install bpverify[fast] to unroll up to 500)"
+        more = UNROLLED_PRINT_LIMIT if printed else UNROLLED_LIMIT
+        hint = "" if backend == "symengine" else f" (or install bpverify[fast] for up to {more})"
         raise SpecError(
             f"the network has {count} parameters, more than the unrolled form handles "
             f"({limit}): use --form matrix, whose rules hold for every width{hint}"
@@ -133,8 +143,13 @@ def _written_out_loss(loss, width: int):
 
 
 class Flat:
-    """Expressions for a differentiation backend: matrix entries become plain symbols (named as
-    they print, ``W1[0, 1]``), so that symengine can take them; ``back`` undoes both steps."""
+    """Expressions for a differentiation backend, and back again.
+
+    Matrix entries become plain symbols named as they print (``W1[0, 1]``). For symengine the
+    activations become its own undefined functions, so that it differentiates them natively; it
+    writes d/dx f(g(x)) as Subs(Derivative(f(u), u), u, g(x)), which ``back`` (and
+    ``abbreviations``, for comparisons inside symengine) turn into the activation's f'.
+    """
 
     def __init__(self, backend: str = "sympy"):
         self.backend = backend
@@ -143,24 +158,50 @@ class Flat:
     def __call__(self, expr: sp.Expr):
         rename = {e: self._name(e) for e in expr.atoms(MatrixElement)}
         flat = expr.xreplace(rename)
-        if self.backend == "symengine":
-            import symengine as se
+        if self.backend != "symengine":
+            return flat
+        import symengine as se
 
-            try:
-                return se.sympify(flat)
-            except se.SympifyError:
-                # symengine has no nested-Piecewise conditions (relu of relu): SymPy it is.
-                return flat
-        return flat
+        for cls, name in _native_names():
+            if flat.has(cls):
+                flat = flat.replace(cls, sp.Function(name))
+        try:
+            return se.sympify(flat)
+        except se.SympifyError:
+            # symengine has no nested-Piecewise conditions (relu of relu): SymPy it is.
+            return flat
 
     def _name(self, e: MatrixElement) -> sp.Symbol:
         if e not in self.names:
             self.names[e] = sp.Symbol(str(e))
         return self.names[e]
 
+    def abbreviations(self, spec: NetworkSpec, values: dict[sp.Basic, sp.Expr]):
+        """A function writing backend expressions back in the seed's names: each written-out z
+        and a entry becomes its name and (symengine) Derivative(f(z), z) at a named z becomes
+        f'(z). The derivatives go first, before a name replaces the f(z) inside them, and again
+        after: symengine folds Subs(.., u, z) into Derivative(f(z), z) once the point is a name."""
+        names = {self(v): self(k) for k, v in values.items()}
+        if self.backend != "symengine":
+            return lambda e: e.xreplace(names)
+        import symengine as se
+
+        primes = {}
+        for k in list(self.names):
+            if not k.parent.name.startswith("z"):
+                continue
+            z, name = self(k), spec.activations[int(k.parent.name[1:]) - 1]
+            if name == "softmax":
+                f = se.Function(AbstractExp.__name__)
+                primes[se.Derivative(f(z), z)] = f(z)
+            else:
+                symbol = ACTIVATIONS[name].symbol
+                f = se.Function(symbol)
+                primes[se.Derivative(f(z), z)] = se.Function(f"{symbol}_prime")(z)
+        return lambda e: e.xreplace(primes).xreplace(names).xreplace(primes)
+
     def back(self, expr) -> sp.Expr:
-        expr = sp.sympify(expr)
-        return _tidy_primes(expr).xreplace({v: k for k, v in self.names.items()})
+        return _ours(sp.sympify(expr)).xreplace({v: k for k, v in self.names.items()})
 
     def is_zero(self, expr) -> bool:
         """True when ``expr`` (a rational function of its atoms) vanishes identically: the
@@ -185,22 +226,41 @@ def differentiate(expr: sp.Expr, wrt: Iterable[sp.Basic], backend: str = "sympy"
     return [flat.back(f.diff(flat(v))) for v in wrt]
 
 
-def _tidy_primes(expr: sp.Expr) -> sp.Expr:
-    """SymPy writes d/dx f(g(x)) as Subs(Derivative(f(u), u), u, g(x)) for undefined f: make it
-    f'(g(x)) with the activation's own derivative function."""
-    if not expr.has(sp.Subs):
-        return expr
-    rows = {row.symbol: row for row in ACTIVATIONS.values()}
+def _native_names() -> list[tuple[type[sp.Function], str]]:
+    """Our function classes and the names symengine knows them by."""
+    pairs = [(AbstractExp, AbstractExp.__name__)]
+    for row in ACTIVATIONS.values():
+        pairs += [(row.function, row.symbol), (row.prime, f"{row.symbol}_prime")]
+    return pairs
 
-    def prime(s):
-        d, (var,), (point,) = s.args[0], s.args[1], s.args[2]
-        if isinstance(d, sp.Derivative) and d.variables == (var,):
-            row = rows.get(getattr(d.expr.func, "__name__", ""))
-            if row is not None:
-                return row.prime(point)
+
+def _ours(expr: sp.Expr) -> sp.Expr:
+    """Undefined functions named like an activation become that activation's classes again, and
+    SymPy's Subs(Derivative(f(u), u), u, p) and Derivative(f(x), x) become f'(p) and f'(x)."""
+    rows = by_symbol()
+
+    def row_of(e):
+        return rows.get(getattr(getattr(e, "func", None), "__name__", ""))
+
+    def prime_of_subs(s):
+        d, (var,), (point,) = s.args
+        if isinstance(d, sp.Derivative) and d.variables == (var,) and row_of(d.expr):
+            return row_of(d.expr).prime(point)
         return s
 
-    return expr.replace(lambda e: isinstance(e, sp.Subs), prime)
+    def prime_of_derivative(d):
+        (var,) = d.variables if len(d.variables) == 1 else (None,)
+        if row_of(d.expr) and d.expr.args == (var,):
+            return row_of(d.expr).prime(var)
+        return d
+
+    if expr.has(sp.Subs):
+        expr = expr.replace(lambda e: isinstance(e, sp.Subs), prime_of_subs)
+    if expr.has(sp.Derivative):
+        expr = expr.replace(lambda e: isinstance(e, sp.Derivative), prime_of_derivative)
+    classes = {name: cls for cls, name in _native_names()}
+    undefined = [f for f in expr.atoms(AppliedUndef) if f.func.__name__ in classes]
+    return expr.xreplace({f: classes[f.func.__name__](*f.args) for f in undefined})
 
 
 def abbreviate(expr: sp.Expr, values: dict[sp.Basic, sp.Expr]) -> sp.Expr:
@@ -209,24 +269,36 @@ def abbreviate(expr: sp.Expr, values: dict[sp.Basic, sp.Expr]) -> sp.Expr:
     return expr.xreplace({v: k for k, v in values.items()})
 
 
+def unrolled_derivatives(spec: NetworkSpec, backend: str | None = None) -> dict:
+    """dC_0/dv for every weight and bias entry v of one sample, as backend expressions (symengine
+    when installed): the ground truth of small networks, keyed by the SymPy matrix entry."""
+    flat = Flat(check_size(spec, backend, printed=False))
+    s = network_symbols(spec, batch=1)
+    cost = flat(forward(spec, s)[0])
+    return {p[idx]: cost.diff(flat(p[idx])) for p in s.parameters for idx in _cells(p)}
+
+
+def _cells(m) -> list[tuple[int, int]]:
+    return [(r, c) for r in range(m.shape[0]) for c in range(m.shape[1])]
+
+
 def unrolled_gradients(spec: NetworkSpec, backend: str | None = None) -> list[Gradient]:
     """dC_0/dw^(l)_jk and dC_0/db^(l)_j of every entry, for one sample, layer L down to 1.
 
     Each is SymPy's derivative of the written-out network, shown in the seed's names (z, a and
     sigma'), like the seed's dC_0/dw^(L) = a^(L-1) sigma'(z^(L)) 2 (a^(L) - y) for width 1.
     """
-    backend = check_size(spec, backend)
+    flat = Flat(check_size(spec, backend))
     s = network_symbols(spec, batch=1)
     cost, values = forward(spec, s)
+    if spec.activations[-1] == "softmax":
+        values = {k: v for k, v in values.items() if k.parent != s.layers[spec.layers].a}
+    cost, names = flat(cost), flat.abbreviations(spec, values)
     out = []
     for l in range(spec.layers, 0, -1):
         W, b = s.layers[l].W, s.layers[l].b
-        entries = [(W, (r, c)) for r in range(W.shape[0]) for c in range(W.shape[1])]
-        entries += [(b, (r, 0)) for r in range(b.shape[0])]
-        grads = differentiate(cost, (m[i] for m, i in entries), backend)
-        for (m, idx), g in zip(entries, grads, strict=True):
+        for m, idx in [(W, i) for i in _cells(W)] + [(b, i) for i in _cells(b)]:
+            g = flat.back(names(cost.diff(flat(m[idx]))))
             q = "W" if m is W else "b"
-            out.append(
-                Gradient(l, q, "unrolled", abbreviate(g, values), idx if q == "W" else idx[:1])
-            )
+            out.append(Gradient(l, q, "unrolled", g, idx if q == "W" else idx[:1]))
     return out

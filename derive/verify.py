@@ -133,13 +133,13 @@ class _Check:
             # a^(L) of softmax is no atom of the rule side: keep it written out in z^(L).
             values = {k: v for k, v in values.items() if k.parent != s.layers[spec.layers].a}
         cost = flat(cost.xreplace(self.targets))
-        names = {flat(v): flat(k) for k, v in values.items()}
+        names = flat.abbreviations(spec, values)
         concrete = None
         for i in range(var.shape[0]):
             for c in range(var.shape[1]):
                 self.result.entries += 1
                 got = self.rules[(l, q)][i, c].xreplace(self.targets)
-                if flat.is_zero(flat(got) - cost.diff(flat(var[i, c])).xreplace(names)):
+                if flat.is_zero(flat(got) - names(cost.diff(flat(var[i, c])))):
                     self.result.symbolic += 1
                     continue
                 # Simplification could not decide: compare values with the definitions written

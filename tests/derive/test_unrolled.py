@@ -1,14 +1,17 @@
 import pytest
 import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from bpverify.derive import ACTIVATIONS, NetworkSpec, SpecError
 from bpverify.derive.notation import network_symbols
 from bpverify.derive.unrolled import (
     UNROLLED_LIMIT,
     UNROLLED_LIMIT_SYMPY,
+    UNROLLED_PRINT_LIMIT,
     check_size,
     differentiate,
     forward,
+    unrolled_derivatives,
     unrolled_gradients,
 )
 
@@ -63,9 +66,30 @@ def test_size_limits():
     with pytest.raises(SpecError, match="needs concrete widths"):
         check_size(NetworkSpec(2))
     big = NetworkSpec(2, (30, 10, 2))  # 332 parameters
-    assert UNROLLED_LIMIT_SYMPY < big.parameter_count <= UNROLLED_LIMIT
-    with pytest.raises(SpecError, match=r"use --form matrix.*install bpverify\[fast\]"):
-        check_size(big, backend="sympy")
+    assert UNROLLED_PRINT_LIMIT < big.parameter_count <= UNROLLED_LIMIT
+    with pytest.raises(
+        SpecError, match=r"use --form matrix.*install bpverify\[fast\] for up to 500"
+    ):
+        check_size(big, backend="sympy", printed=False)
+    with pytest.raises(SpecError, match=r"more than the unrolled form handles \(200\)"):
+        check_size(big, backend="symengine")
+    assert check_size(big, backend="symengine", printed=False) == "symengine"
     huge = NetworkSpec(2, (40, 20, 2))
-    with pytest.raises(SpecError, match="more than the unrolled form handles \\(500\\)"):
-        check_size(huge, backend="symengine")
+    with pytest.raises(SpecError, match=r"more than the unrolled form handles \(500\)"):
+        check_size(huge, backend="symengine", printed=False)
+    assert UNROLLED_LIMIT_SYMPY == 60
+
+
+def test_derivatives_agree_with_the_printed_form():
+    spec = NetworkSpec(2, (2, 2, 1), "softplus")
+    printed = {(g.layer, g.quantity, g.entry): g for g in unrolled_gradients(spec, backend="sympy")}
+    raw = unrolled_derivatives(spec, backend="sympy")
+    assert len(raw) == len(printed) == spec.parameter_count
+    s = network_symbols(spec, batch=1)
+    _, values = forward(spec, s)
+    W1 = s.layers[1].W
+    # The printed form names z and a; written out again, with matrix entries as the plain
+    # symbols the backend differentiates by, it is the raw derivative.
+    full = printed[(1, "W", (1, 0))].expr.xreplace(values)
+    full = full.xreplace({e: sp.Symbol(str(e)) for e in full.atoms(MatrixElement)})
+    assert sp.simplify(full - raw[W1[1, 0]]) == 0
