@@ -98,7 +98,9 @@ class Derivation:
         return latex_block(self, form)
 
     def _repr_latex_(self) -> str:
-        return self.latex("all")
+        from .report import notebook_latex
+
+        return notebook_latex(self)
 
 
 def derive_network(spec: NetworkSpec, verify: bool = True) -> Derivation:

@@ -123,6 +123,18 @@ def latex_block(derivation: Derivation, form: str = "all") -> str:
     return "\n".join(lines)
 
 
+def notebook_latex(derivation: Derivation, form: str = "all") -> str:
+    """One ``aligned`` block in $$ ... $$ for MathJax (Jupyter): headings as \\text rows."""
+    rows = []
+    for line in latex_block(derivation, form).splitlines():
+        line = line.removesuffix(" \\\\")
+        if line.startswith("% "):
+            rows.append(rf"&\text{{{line[2:].replace('_', ' ')}}}")
+        elif line and not line.startswith((r"\begin", r"\end")):
+            rows.append(line)
+    return "$$\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}$$"
+
+
 def text_block(derivation: Derivation, form: str = "all") -> str:
     """The results as unicode text (SymPy's pretty printer), layer L first."""
     out = [derivation.spec.describe(), ""]

@@ -1,0 +1,63 @@
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from bpverify.derive import NetworkSpec, derive_network, report
+
+
+@pytest.fixture(scope="module")
+def small():
+    return derive_network(NetworkSpec(2, (2, 2, 1)))
+
+
+def test_all_means_index_and_matrix_plus_unrolled_when_possible(small):
+    assert report.forms_of(small, "all") == ["index", "matrix", "unrolled"]
+    symbolic = derive_network(NetworkSpec(2), verify=False)
+    assert report.forms_of(symbolic, "all") == ["index", "matrix"]
+
+
+def test_results_run_from_layer_L_down(small):
+    layers = [g.layer for g in report.collect(small, ["index", "matrix"])]
+    assert layers == sorted(layers, reverse=True)
+
+
+def test_json_records(small):
+    data = json.loads(report.to_json(small, "index"))
+    assert data["network"] == {
+        "layers": 2,
+        "widths": ["2", "2", "1"],
+        "activations": ["sigmoid", "sigmoid"],
+        "loss": "squared",
+    }
+    first = data["gradients"][0]
+    assert first["name"] == "delta2[j] = dC_0/dz2[j]"
+    assert first["lhs"].startswith(r"\delta^{(2)}_{j} = \frac{\partial C_0}")
+    assert data["verification"]["ok"] and data["verification"]["entries"] == 23
+
+
+def _compiles(tex: str, tmp_path) -> None:
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex is not installed")
+    (tmp_path / "t.tex").write_text(tex)
+    p = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 0, p.stdout[-2000:]
+
+
+def test_document_compiles_with_every_form(small, tmp_path):
+    _compiles(report.document(small, "all"), tmp_path)
+
+
+def test_notebook_latex_is_one_aligned_block_that_compiles(small, tmp_path):
+    tex = small._repr_latex_()
+    assert tex.startswith("$$\\begin{aligned}") and tex.endswith("\\end{aligned}$$")
+    assert "%" not in tex
+    doc = "\\documentclass{article}\\usepackage{amsmath}\\begin{document}\n" + tex
+    _compiles(doc + "\n\\end{document}\n", tmp_path)
