@@ -44,7 +44,8 @@ class Derivation:
     """The derived gradients of one network, in index and matrix form (see ``derive_network``).
 
     ``matrix[(l, q)]`` and ``index[(l, q)]`` hold the results for layer l and quantity q in
-    ``QUANTITIES``. Matrix-form results refer to delta^(l) by name; ``deltas`` defines each one
+    ``QUANTITIES``. ``cost`` is C itself (a 1x1 matrix). Matrix-form results refer to delta^(l) by
+    name; ``deltas`` defines each one
     in terms of the layer above, ``forward`` defines z^(l) and a^(l), and ``expand`` substitutes
     all of these to express a result in the inputs a^(0), targets y and parameters only.
     """
@@ -56,6 +57,7 @@ class Derivation:
     matrix: dict[tuple[int, str], sp.MatrixExpr]
     index: dict[tuple[int, str], sp.Expr]
     index_symbols: NetworkSymbols
+    cost: sp.MatrixExpr
     verification: object | None = field(default=None)
     _expansions: dict = field(default_factory=dict, repr=False)
 
@@ -150,7 +152,9 @@ def derive_network(spec: NetworkSpec, verify: bool = True) -> Derivation:
             entry = rules.affine(q, delta1, s1.a(l - 1), ls1.W, ls1.b)
             index[(l, q)] = entry[j, k] if q == "W" else entry[k if q == "a" else j, 0]
     index = {key: sp.factor_terms(_named_sum(e)).xreplace(concrete) for key, e in index.items()}
-    derivation = Derivation(spec, s, forward, deltas, matrix, index, s1)
+    output = s.layers[L].z if LOSSES[spec.loss].output_activation else s.layers[L].a
+    cost = rules.cost(LOSSES[spec.loss], output, s.y, n)
+    derivation = Derivation(spec, s, forward, deltas, matrix, index, s1, cost)
     if verify:
         from .verify import verify as run_verify
 

@@ -87,21 +87,51 @@ def loss_rule(loss: Loss) -> sp.Expr:
     return sp.factor(d.xreplace({out[k]: out_k, y[k]: y_k}))
 
 
-def lift(expr: sp.Expr, mapping: dict[sp.Symbol, sp.MatrixExpr]) -> sp.MatrixExpr:
+def cost(loss: Loss, out: sp.MatrixExpr, y: sp.MatrixExpr, n: sp.Expr) -> sp.MatrixExpr:
+    """C = (1/n) sum over samples and outputs of the loss table's summand, as a 1x1 matrix.
+
+    The summand of C_0's sum over j is read elementwise (``lift``); a sum over all outputs
+    inside it (softmax's normaliser) becomes a column sum broadcast to every row. For softmax the
+    logarithm is expanded first, so that the cost reads z - log(sum exp z) (a log-sum-exp).
+    """
+    N, j = sp.Symbol("N", integer=True, positive=True), sp.Symbol("j", integer=True)
+    o, t = sp.IndexedBase("o"), sp.IndexedBase("t")
+    c0 = loss.per_sample(o, t, j, N)
+    coeff, total = c0.as_independent(sp.Sum, as_Add=False)
+    summand = sp.expand_log(total.function, force=True)
+    terms = lift(summand.xreplace({o[j]: out_k, t[j]: y_k}), {out_k: out, y_k: y}, o)
+    rows, cols = out.shape
+    return (coeff / n) * (OneMatrix(1, rows) * terms * OneMatrix(cols, 1))
+
+
+def lift(expr: sp.Expr, mapping: dict[sp.Symbol, sp.MatrixExpr], base=None) -> sp.MatrixExpr:
     """Read a scalar expression elementwise over matrices: sums stay sums, products become
     Hadamard products, powers Hadamard powers, constants multiples of the ones matrix."""
     shape = next(iter(mapping.values())).shape
+
+    def varies(e) -> bool:
+        return bool(e.free_symbols & set(mapping)) or (base is not None and e.has(base))
+
     if expr in mapping:
         return mapping[expr]
-    if not expr.free_symbols & set(mapping):
+    if not varies(expr):
         return expr * OneMatrix(*shape)
     if isinstance(expr, sp.Add):
-        return sp.MatAdd(*(lift(t, mapping) for t in expr.args))
+        return sp.MatAdd(*(lift(t, mapping, base) for t in expr.args))
     if isinstance(expr, sp.Mul):
-        coeff, factors = expr.as_independent(*mapping, as_Add=False)
-        parts = [lift(f, mapping) for f in sp.Mul.make_args(factors)]
+        coeff = sp.Mul(*(f for f in expr.args if not varies(f)))
+        factors = [f for f in expr.args if varies(f)]
+        parts = [lift(f, mapping, base) for f in factors]
         product = parts[0] if len(parts) == 1 else HadamardProduct(*parts)
         return product if coeff == 1 else sp.MatMul(coeff, product)
     if isinstance(expr, sp.Pow) and expr.exp.is_Integer:
-        return HadamardPower(lift(expr.base, mapping), expr.exp)
+        return HadamardPower(lift(expr.base, mapping, base), expr.exp)
+    if isinstance(expr, sp.Sum) and base is not None:
+        # a sum over every output unit i of f(o[i]): the column sum, repeated on every row
+        (i, *_), out = expr.limits[0], next(iter(mapping.values()))
+        inner = lift(expr.function.xreplace({base[i]: out_k}), mapping, base)
+        return OneMatrix(out.shape[0], out.shape[0]) * inner
+    if isinstance(expr, sp.Function) and len(expr.args) == 1:
+        d = sp.Dummy("d")
+        return lift(expr.args[0], mapping, base).applyfunc(sp.Lambda(d, expr.func(d)))
     raise NotImplementedError(f"cannot read {expr} elementwise")

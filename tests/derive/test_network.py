@@ -127,3 +127,23 @@ def test_index_sums_keep_concrete_bounds_unevaluated():
     got = d.index[(2, "a")]
     assert got.has(sp.Sum)
     assert sp.Integer(1) in got.atoms(sp.Sum).pop().limits[0]
+
+
+@pytest.mark.parametrize("loss", ["squared", "cross-entropy", "softmax-cross-entropy"])
+def test_cost_is_the_mean_of_the_tables_per_sample_loss(loss):
+    from bpverify.derive.notation import network_symbols
+    from bpverify.derive.unrolled import forward
+
+    spec = NetworkSpec(1, (2, 3), "sigmoid", loss)
+    d = derive_network(spec, verify=False)
+    s2 = network_symbols(spec, batch=2)
+    got = explicit(d.expand(d.cost).xreplace({n: 2}))[0, 0]
+    want, _ = forward(spec, s2, generic=False)
+    from sympy.matrices.expressions.matexpr import MatrixElement
+
+    entries = sorted(want.atoms(MatrixElement), key=str)
+    point = {e: sp.Rational(k + 1, 7) for k, e in enumerate(entries)}
+    act = ACTIVATIONS["sigmoid"]
+    values = [act.specialise(e.xreplace(point)).evalf(30) for e in (got, want)]
+    # sums of logs at 30 digits: agreement to 1e-25 leaves room for rounding
+    assert abs(values[0] - values[1]) < 1e-25
