@@ -59,9 +59,10 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import derive
+    from . import derive, generate
 
     main.add_command(derive.derive)
+    main.add_command(generate.generate)
 
 
 _register()

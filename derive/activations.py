@@ -36,7 +36,10 @@ class Activation:
 
     ``definition(x, alpha)`` is the SymPy definition (``alpha`` is the leaky slope); ``latex`` is
     the name the seed's notation prints (``\\sigma`` for the sigmoid); ``analytic`` says whether the
-    function is holomorphic, which complex-step differentiation needs.
+    function is holomorphic, which complex-step differentiation needs. ``numpy`` and
+    ``numpy_prime`` spell f(z) and f'(z) in NumPy without overflow or warnings at any finite z
+    (``{alpha}`` stands for the slope); ``output_prime`` writes f' in terms of the output a = f(z)
+    where that is possible, so that a loss derivative can cancel against it.
     """
 
     name: str
@@ -44,6 +47,9 @@ class Activation:
     symbol: str
     definition: Callable[[sp.Expr, sp.Expr], sp.Expr]
     analytic: bool
+    numpy: str
+    numpy_prime: str
+    output_prime: Callable[[sp.Expr], sp.Expr] | None = None
     function: type[sp.Function] = field(init=False, repr=False, compare=False)
     prime: type[sp.Function] = field(init=False, repr=False, compare=False)
 
@@ -81,21 +87,69 @@ def _leaky_relu(x, a):
     return sp.Piecewise((x, x > 0), (a * x, True))
 
 
+# The sigmoid through log(1 + e^-z), so that neither tail overflows or loses relative accuracy.
+_NP_SIGMOID = "numpy.exp(-numpy.logaddexp(0.0, -z))"
+
 ACTIVATIONS: dict[str, Activation] = {
     row.name: row
     for row in [
-        Activation("sigmoid", r"\sigma", "sigma", _sigmoid, analytic=True),
-        Activation("tanh", r"\tanh", "tanh", lambda x, a: sp.tanh(x), analytic=True),
-        Activation("relu", r"\operatorname{relu}", "relu", _relu, analytic=False),
-        Activation("leaky_relu", r"\operatorname{lrelu}", "lrelu", _leaky_relu, analytic=False),
+        Activation(
+            "sigmoid",
+            r"\sigma",
+            "sigma",
+            _sigmoid,
+            analytic=True,
+            numpy=_NP_SIGMOID,
+            numpy_prime="numpy.exp(-numpy.logaddexp(0.0, -z) - numpy.logaddexp(0.0, z))",
+            output_prime=lambda a: a * (1 - a),
+        ),
+        Activation(
+            "tanh",
+            r"\tanh",
+            "tanh",
+            lambda x, a: sp.tanh(x),
+            analytic=True,
+            numpy="numpy.tanh(z)",
+            numpy_prime="1.0 - numpy.tanh(z) ** 2",
+            output_prime=lambda a: 1 - a**2,
+        ),
+        Activation(
+            "relu",
+            r"\operatorname{relu}",
+            "relu",
+            _relu,
+            analytic=False,
+            numpy="numpy.maximum(z, 0.0)",
+            numpy_prime="(z > 0).astype(z.dtype)",
+        ),
+        Activation(
+            "leaky_relu",
+            r"\operatorname{lrelu}",
+            "lrelu",
+            _leaky_relu,
+            analytic=False,
+            numpy="numpy.where(z > 0, z, {alpha} * z)",
+            numpy_prime="numpy.where(z > 0, 1.0, {alpha}).astype(z.dtype)",
+        ),
         Activation(
             "softplus",
             r"\operatorname{softplus}",
             "softplus",
             lambda x, a: sp.log(1 + sp.exp(x)),
             analytic=True,
+            numpy="numpy.logaddexp(0.0, z)",
+            numpy_prime=_NP_SIGMOID,
         ),
-        Activation("identity", r"\operatorname{id}", "identity", lambda x, a: x, analytic=True),
+        Activation(
+            "identity",
+            r"\operatorname{id}",
+            "identity",
+            lambda x, a: x,
+            analytic=True,
+            numpy="z",
+            numpy_prime="numpy.ones_like(z)",
+            output_prime=lambda a: sp.Integer(1),
+        ),
     ]
 }
 """Elementwise activations by CLI name. Adding an activation is adding a row."""

@@ -1,0 +1,42 @@
+"""``bpverify generate``: the derived gradients as a standalone NumPy module."""
+
+from __future__ import annotations
+
+import click
+
+from .files import check_writable, write_text_atomic
+from .options import build_spec, with_network_options
+
+
+@click.command()
+@with_network_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the module to FILE.py (default: print it).",
+)
+def generate(layers, widths, activation, loss, leaky_slope, output):
+    """Write NumPy code for forward, loss and gradients of the network.
+
+    \b
+    The module imports only NumPy and defines forward(params, X), loss(params, X, Y) and
+    gradients(params, X, Y) with params {"W1": (n1, n0), "b1": (n1,), ...} and one sample
+    per row of X (n, n0) and Y (n, nL).
+
+    \b
+    Example:
+      bpverify generate --layers 2 --widths 2,4,1 -o grads.py
+    """
+    from bpverify.numeric import generate_source
+
+    spec = build_spec(layers, widths, activation, loss, leaky_slope)
+    if output:
+        check_writable(output)
+    source = generate_source(spec)
+    if output:
+        write_text_atomic(output, source)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(source, nl=False)
