@@ -36,7 +36,8 @@ class Group(click.Group):
             click.echo(f"{name}: {e.format_message()}{hint}", err=True)
             code = BAD_INPUT
         except click.ClickException as e:
-            click.echo(f"bpverify: {e.format_message()}", err=True)
+            sep = " " if isinstance(e, InputError) else ": "
+            click.echo(f"bpverify{sep}{e.format_message()}", err=True)
             code = e.exit_code
         else:
             code = rv if isinstance(rv, int) else 0
@@ -48,8 +49,8 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except ValueError as e:
-            # The library raises ValueError subclasses (SpecError, ...) for bad input only.
-            raise InputError(str(e)) from None
+            # The library raises ValueError subclasses (SpecError, DataError, ...) for bad input.
+            raise InputError(f"{ctx.invoked_subcommand}: {e}") from None
 
 
 @click.group(name="bpverify", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -59,10 +60,11 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import derive, generate
+    from . import derive, generate, train
 
     main.add_command(derive.derive)
     main.add_command(generate.generate)
+    main.add_command(train.train)
 
 
 _register()

@@ -21,11 +21,9 @@ def blocks(kind: str, quickstart: bool = False):
                 yield doc.name, m.group(3)
 
 
+# Each block runs as one script in its own folder: later lines may use what earlier ones wrote.
 COMMANDS = [
-    pytest.param(line, id=f"{doc}: {line}")
-    for doc, block in blocks("sh")
-    for line in block.splitlines()
-    if line.strip()
+    pytest.param(block, id=f"{doc}: {block.splitlines()[0]}") for doc, block in blocks("sh")
 ]
 PYTHON = [pytest.param(code, id=doc) for doc, code in blocks("python")]
 

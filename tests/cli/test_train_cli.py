@@ -1,0 +1,241 @@
+"""bpverify train: the results that must hold with fixed seeds, files, and bad input."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from bpverify.cli.main import main
+
+
+def run(*args):
+    return CliRunner().invoke(main, ["train", *args])
+
+
+def summary(result):
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_xor_reaches_train_accuracy_one():
+    s = summary(
+        run(
+            "--data",
+            "xor",
+            "--widths",
+            "2,4,1",
+            "--lr",
+            "0.1",
+            "--epochs",
+            "500",
+            "--batch-size",
+            "0",
+            "--json",
+        )
+    )
+    assert s["train_accuracy"] == 1.0
+    assert s["test_accuracy"] is None and s["epochs"] == 500
+
+
+@pytest.mark.parametrize(
+    ("data", "activation", "epochs"), [("moons", "tanh", 100), ("spirals", "tanh", 200)]
+)
+def test_moons_and_spirals_reach_097_on_held_out_data(data, activation, epochs):
+    s = summary(
+        run(
+            "--data",
+            data,
+            "--hidden",
+            "16,16",
+            "--activation",
+            activation,
+            "--epochs",
+            str(epochs),
+            "--json",
+        )
+    )
+    assert s["test_accuracy"] >= 0.97
+
+
+def test_moons_with_relu():
+    s = summary(
+        run(
+            "--data",
+            "moons",
+            "--hidden",
+            "16,16",
+            "--activation",
+            "relu,relu,sigmoid",
+            "--epochs",
+            "100",
+            "--json",
+        )
+    )
+    assert s["test_accuracy"] >= 0.97
+
+
+def test_digits_reaches_095():
+    pytest.importorskip("sklearn")
+    s = summary(
+        run(
+            "--data",
+            "digits",
+            "--hidden",
+            "32",
+            "--activation",
+            "tanh",
+            "--loss",
+            "softmax-cross-entropy",
+            "--epochs",
+            "30",
+            "--json",
+        )
+    )
+    assert s["test_accuracy"] >= 0.95
+
+
+def test_final_line_and_json_last(tmp_path):
+    r = run("--data", "circles", "--hidden", "8", "--activation", "tanh", "--epochs", "5", "--json")
+    lines = r.stdout.strip().splitlines()
+    assert lines[-2].startswith("epochs 5, train loss ")
+    assert "test accuracy" in lines[-2]
+    assert set(json.loads(lines[-1])) >= {
+        "epochs",
+        "train_loss",
+        "test_loss",
+        "train_accuracy",
+        "test_accuracy",
+    }
+
+
+def test_float32_training():
+    s = summary(
+        run(
+            "--data",
+            "moons",
+            "--hidden",
+            "8",
+            "--activation",
+            "tanh",
+            "--epochs",
+            "20",
+            "--dtype",
+            "float32",
+            "--json",
+        )
+    )
+    assert s["train_accuracy"] > 0.8
+
+
+def test_save_load_resumes(tmp_path):
+    model = tmp_path / "m.npz"
+    args = ["--data", "moons", "--hidden", "8", "--activation", "tanh", "--seed", "3"]
+    whole = summary(run(*args, "--epochs", "10", "--json"))
+    summary(run(*args, "--epochs", "4", "--save", str(model), "--json"))
+    resumed = summary(
+        run(
+            "--data",
+            "moons",
+            "--seed",
+            "3",
+            "--load",
+            str(model),
+            "--epochs",
+            "6",
+            "--save",
+            str(model),
+            "--json",
+        )
+    )
+    assert resumed["epochs"] == 10
+    assert resumed["train_loss"] == pytest.approx(whole["train_loss"], rel=1e-12)
+    with np.load(model) as f:
+        assert "W1" in f.files
+
+
+def test_plot(tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "loss.png"
+    summary(
+        run("--data", "xor", "--widths", "2,3,1", "--epochs", "5", "--plot", str(out), "--json")
+    )
+    assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_interrupt_leaves_the_saved_model_intact(tmp_path, monkeypatch):
+    import bpverify.numeric.train as engine
+
+    model = tmp_path / "m.npz"
+    summary(
+        run("--data", "xor", "--widths", "2,3,1", "--epochs", "2", "--save", str(model), "--json")
+    )
+    before = model.read_bytes()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "train", interrupted)
+    r = run("--data", "xor", "--widths", "2,3,1", "--epochs", "5", "--save", str(model))
+    assert r.exit_code == 130
+    assert "nothing was saved" in r.stderr
+    assert model.read_bytes() == before
+
+
+def _csv(tmp_path, text):
+    path = tmp_path / "d.csv"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--data", "nope.csv", "--hidden", "4"], "does not exist: check the path"),
+        (["--data", "moons", "--widths", "3,4,1"], "widths 3,4,1 do not fit the data"),
+        (["--data", "moons"], "give the network with --hidden"),
+        (["--data", "moons", "--hidden", "4", "--widths", "2,4,1"], "not both"),
+        (["--data", "bogus", "--hidden", "4"], "unknown data set"),
+        (["--data", "xor", "--widths", "2,4,1", "--activation", "swish"], "unknown activation"),
+        (["--data", "xor", "--widths", "2,4,1", "--epochs", "-1"], "must be >= 0"),
+        (["--data", "xor", "--widths", "2,4,1", "--load", "missing.npz"], "missing.npz"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(args, message):
+    r = run(*args)
+    assert r.exit_code == 2, r.output
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], r.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "extra", "message"),
+    [
+        ("a,b,y\n1,2,0\n3,x,1\n", [], "row 3, column 'b' is not a number"),
+        ("a,b,y\n1,2,0\n3,nan,1\n", [], "row 3, column 'b' is NaN"),
+        ("a,b,y\n1,2,0\n3,4,1\n", ["--target", "label"], "label"),
+    ],
+)
+def test_bad_csv(tmp_path, text, extra, message):
+    r = run("--data", _csv(tmp_path, text), "--hidden", "3", *extra)
+    assert r.exit_code == 2
+    assert len(r.stderr.strip().splitlines()) == 1 and message in r.stderr
+
+
+def test_divergence_is_reported_not_a_traceback():
+    r = run(
+        "--data",
+        "xor",
+        "--widths",
+        "2,4,1",
+        "--activation",
+        "identity",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "1e6",
+        "--epochs",
+        "50",
+    )
+    assert r.exit_code == 2
+    assert "training diverged at epoch" in r.stderr and "lower --lr" in r.stderr
