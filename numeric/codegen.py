@@ -76,7 +76,8 @@ def _output_delta(derivation):
 
 def _named_cse(derivation, deltas):
     """A ``cse`` for lambdify: the derivation's named quantities, in the order they are computed,
-    limited to those the expressions need."""
+    limited to those the expressions need. dC/da^(l) = W^(l+1)T delta^(l+1) is named too
+    (``dC_da{l}``), so that it is computed once for delta^(l) and for the result."""
     s = derivation.symbols
     order = []
     for ls in s.layers.values():
@@ -84,6 +85,8 @@ def _named_cse(derivation, deltas):
     for l in reversed(s.layers):
         delta = s.layers[l].delta
         order.append((delta, deltas[delta]))
+        upstream = s.layers[l - 1].dC_da if l > 1 else _input_gradient(s)
+        order.append((upstream, derivation.matrix[(l, "a")]))
 
     def cse(exprs):
         single = not isinstance(exprs, list | tuple)
@@ -101,6 +104,11 @@ def _named_cse(derivation, deltas):
     return cse
 
 
+def _input_gradient(s) -> sp.MatrixSymbol:
+    """dC/da^(0), named like the other dC/da^(l)."""
+    return sp.MatrixSymbol("dC_da0", *s.a0.shape)
+
+
 @cache
 def generate_source(spec: NetworkSpec) -> str:
     """The source of a standalone NumPy module for ``spec`` (see the module docstring)."""
@@ -109,11 +117,14 @@ def generate_source(spec: NetworkSpec) -> str:
     L = spec.layers
     deltas = dict(derivation.deltas)
     deltas[s.layers[L].delta] = _output_delta(derivation)
+    for l in range(1, L):  # delta^(l) reads dC/da^(l) by its name
+        delta = s.layers[l].delta
+        deltas[delta] = deltas[delta].xreplace({derivation.matrix[(l + 1, "a")]: s.layers[l].dC_da})
     cse = _named_cse(derivation, deltas)
     printer = BackpropPrinter({"fully_qualified_modules": True, "inline": True})
     params = [p for ls in s.layers.values() for p in (ls.W, ls.b)]
     grads = [derivation.matrix[(l, q)] for l in s.layers for q in ("W", "b")]
-    grads += [derivation.matrix[(l, "a")] for l in s.layers]
+    upstream = [_input_gradient(s), *(s.layers[l].dC_da for l in range(1, L))]
 
     def lambdified(name, args, expr):
         f = sp.lambdify(args, expr, modules="numpy", printer=printer, cse=cse, docstring_limit=0)
@@ -124,6 +135,7 @@ def generate_source(spec: NetworkSpec) -> str:
         lambdified("_forward", [*params, s.a0], s.layers[L].a),
         lambdified("_loss", [*params, s.a0, s.y, n], derivation.cost),
         lambdified("_gradients", [*params, s.a0, s.y, n], grads),
+        lambdified("_gradients_and_inputs", [*params, s.a0, s.y, n], grads + upstream),
     ]
     return _module(derivation, body)
 
@@ -155,7 +167,8 @@ def loss(params, X, Y):
 def gradients(params, X, Y, activations=False):
     """dC/dW1, dC/db1, ... as a dict shaped like params; with ``activations`` also dC/da0, ...,
     dC/da{L - 1} (keys "a0", ...), one row per sample."""
-    g = _gradients({unpack}, X.T, Y.T, X.shape[0])
+    f = _gradients_and_inputs if activations else _gradients
+    g = f({unpack}, X.T, Y.T, X.shape[0])
     out = {{{", ".join(grad_items)}}}
     if activations:
         out.update({{{", ".join(act_items)}}})
