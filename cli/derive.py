@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .files import check_writable, write_text_atomic
-from .options import build_spec, with_network_options
+from .options import build_spec, output_option, with_network_options
 
 
 @click.command()
@@ -26,13 +26,7 @@ from .options import build_spec, with_network_options
     show_default=True,
     help="latex, text (unicode) or json (one record per layer, quantity and form).",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Write to FILE instead of stdout (latex: a complete LaTeX document).",
-)
+@output_option("Write to FILE instead of stdout (latex: a complete LaTeX document).")
 @click.option(
     "--render",
     type=click.Path(dir_okay=False),

@@ -5,18 +5,12 @@ from __future__ import annotations
 import click
 
 from .files import check_writable, write_text_atomic
-from .options import build_spec, with_network_options
+from .options import build_spec, output_option, with_network_options
 
 
 @click.command()
 @with_network_options
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Write the module to FILE.py (default: print it).",
-)
+@output_option("Write the module to FILE.py (default: print it).")
 def generate(layers, widths, activation, loss, leaky_slope, output):
     """Write NumPy code for forward, loss and gradients of the network.
 

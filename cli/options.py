@@ -62,3 +62,10 @@ def build_spec(layers, widths, activation, loss, leaky_slope):
             f"--leaky-slope {leaky_slope!r} is not a number: give e.g. --leaky-slope 0.01"
         ) from None
     return NetworkSpec(layers, parsed, activation, loss, slope)
+
+
+def output_option(help_text: str):
+    """``-o/--output FILE``: where a command writes its result instead of stdout."""
+    return click.option(
+        "-o", "--output", type=click.Path(dir_okay=False), default=None, help=help_text
+    )
