@@ -38,7 +38,7 @@ class Activation:
     the name the seed's notation prints (``\\sigma`` for the sigmoid); ``analytic`` says whether the
     function is holomorphic, which complex-step differentiation needs. ``numpy`` and
     ``numpy_prime`` spell f(z) and f'(z) in NumPy without overflow or warnings at any finite z
-    (``{alpha}`` stands for the slope); ``output_prime`` writes f' in terms of the output a = f(z)
+    (``{alpha}`` stands for the slope): an expression, or a function body ending in ``return``; ``output_prime`` writes f' in terms of the output a = f(z)
     where that is possible, so that a loss derivative can cancel against it.
     """
 
@@ -87,8 +87,8 @@ def _leaky_relu(x, a):
     return sp.Piecewise((x, x > 0), (a * x, True))
 
 
-# The sigmoid through log(1 + e^-z), so that neither tail overflows or loses relative accuracy.
-_NP_SIGMOID = "numpy.exp(-numpy.logaddexp(0.0, -z))"
+# 1/(1 + e^-z) has no cancellation in either tail; e^-z = inf below z = -709 gives exactly 0.
+_NP_SIGMOID = 'with numpy.errstate(over="ignore"):\n    return 1.0 / (1.0 + numpy.exp(-z))'
 
 ACTIVATIONS: dict[str, Activation] = {
     row.name: row
@@ -100,7 +100,8 @@ ACTIVATIONS: dict[str, Activation] = {
             _sigmoid,
             analytic=True,
             numpy=_NP_SIGMOID,
-            numpy_prime="numpy.exp(-numpy.logaddexp(0.0, -z) - numpy.logaddexp(0.0, z))",
+            # sigma'(z) = sigma'(|z|) = e/(1 + e)^2 with e = e^-|z| <= 1: nothing overflows.
+            numpy_prime="e = numpy.exp(-numpy.abs(z))\nreturn e / (1.0 + e) ** 2",
             output_prime=lambda a: a * (1 - a),
         ),
         Activation(
@@ -110,7 +111,8 @@ ACTIVATIONS: dict[str, Activation] = {
             lambda x, a: sp.tanh(x),
             analytic=True,
             numpy="numpy.tanh(z)",
-            numpy_prime="1.0 - numpy.tanh(z) ** 2",
+            # sech^2(z) = 4e/(1 + e)^2 with e = e^-2|z|: 1 - tanh^2 would cancel to 0 in the tails.
+            numpy_prime="e = numpy.exp(-2.0 * numpy.abs(z))\nreturn 4.0 * e / (1.0 + e) ** 2",
             output_prime=lambda a: 1 - a**2,
         ),
         Activation(

@@ -53,7 +53,9 @@ def _activation_helpers(spec: NetworkSpec) -> str:
             (f"{act.symbol}_prime", act.numpy_prime, f"the derivative of {name}"),
         ):
             code = body.replace("{alpha}", alpha)
-            out.append(f'\n\ndef {fname}(z):\n    """{what}, elementwise."""\n    return {code}\n')
+            code = code if "return" in code else f"return {code}"
+            code = textwrap.indent(code, "    ")
+            out.append(f'\n\ndef {fname}(z):\n    """{what}, elementwise."""\n{code}\n')
     return "".join(out)
 
 
