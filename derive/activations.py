@@ -38,8 +38,9 @@ class Activation:
     the name the seed's notation prints (``\\sigma`` for the sigmoid); ``analytic`` says whether the
     function is holomorphic, which complex-step differentiation needs. ``numpy`` and
     ``numpy_prime`` spell f(z) and f'(z) in NumPy without overflow or warnings at any finite z
-    (``{alpha}`` stands for the slope): an expression, or a function body ending in ``return``; ``output_prime`` writes f' in terms of the output a = f(z)
-    where that is possible, so that a loss derivative can cancel against it.
+    (``{alpha}`` stands for the slope): an expression, or a function body ending in ``return``.
+    ``output_prime`` writes f' in terms of the output a = f(z) where that is possible, so that a
+    loss derivative can cancel against it.
     """
 
     name: str
