@@ -60,10 +60,11 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import derive, generate, train
+    from . import derive, generate, prove, train
 
     main.add_command(derive.derive)
     main.add_command(generate.generate)
+    main.add_command(prove.prove)
     main.add_command(train.train)
 
 

@@ -1,0 +1,562 @@
+"""The claim language: a gradient written by hand, in the seed's notation, parsed into SymPy.
+
+A claim is untrusted text. It is read by a small LALR grammar (lark) and every node of the parse
+tree is turned into a SymPy object from a whitelist: numbers, the network's quantities
+``a^(l)_k``, ``z^(l)_j``, ``w^(l)_jk``, ``b^(l)_j``, ``y_j``, the layer's activation ``sigma``
+and its derivative ``sigma'``, sums ``sum_j(...)``, + - * / and powers with a small whole-number
+exponent. Nothing is ever passed to ``eval``, ``sympify`` or ``parse_expr``.
+
+Both spellings are read by the same grammar: the plain one (``a^(2)_k * sigma'(z^(3)_j)``) and
+LaTeX (``a^{(2)}_k \\sigma'\\left(z^{(3)}_j\\right) 2(a^{(3)}_j - y_j)``), where a product may be
+written without ``*`` and ``\\sum_j`` extends over the product that follows it.
+
+Example:
+    >>> from bpverify.derive import NetworkSpec
+    >>> parse_claim(NetworkSpec(layers=3), "a^(2)_k * sigma'(z^(3)_j)")
+    sigma_prime(z3[j, 0])*a2[k, 0]
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import cache
+
+import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
+from sympy.printing.str import StrPrinter
+
+from .activations import ACTIVATIONS, by_symbol
+from .notation import NetworkSymbols, network_symbols, split_name
+from .spec import NetworkSpec
+
+MAX_LENGTH = 2000
+"""Longest claim accepted, in characters."""
+
+MAX_DEPTH = 50
+"""Deepest nesting of brackets accepted."""
+
+MAX_EXPONENT = 10
+"""Largest |exponent| of a power: (a - y)^2 is common, 10^(10^9) would never finish."""
+
+
+class ClaimError(ValueError):
+    """A claim or --wrt that cannot be read; the message names the problem and the fix."""
+
+
+# One regular expression per whole name, so that the ^ and _ inside a^(2)_k never meet the
+# grammar's power operator. The parts are read again in Python (``_read_name``).
+_LAYER = r"\^\s*(?:\{\s*\(\s*(?:L\s*-\s*\d+|L|\d+)\s*\)\s*\}|\(\s*(?:L\s*-\s*\d+|L|\d+)\s*\))"
+_INDEX = r"_\s*(?:\{\s*[a-z0-9]\s*(?:,?\s*[a-z0-9]\s*)?\}|[a-z0-9]{1,2}\b|[a-z0-9])"
+_VAR = rf"[abwyz](?:\s*{_LAYER}(?:\s*{_INDEX})?|\s*{_INDEX}(?:\s*{_LAYER})?)?"
+_FUNC = r"(?:\\sigma|sigma|σ)(?:\s*(?:'|′|\^\s*\{\s*\\prime\s*\}|\^\s*\\prime))?"
+_SUM_BOUNDS = r"(?:\s*\^\s*\{\s*n_\s*(?:\{\s*(?:L\s*-\s*\d+|L|\d+)\s*\}|\d|L)\s*-\s*1\s*\})?"
+_LSUM = rf"\\sum\s*_\s*(?:\{{\s*[a-z]\s*(?:=\s*0\s*)?\}}|[a-z]){_SUM_BOUNDS}"
+
+GRAMMAR = rf"""
+?start: sum
+?sum: product
+    | sum "+" product            -> add
+    | sum "-" product            -> sub
+?product: unary
+    | product MULOP unary        -> mul
+    | product "/" unary          -> div
+    | product implicit           -> mul
+?unary: "-" unary                -> neg
+    | "+" unary
+    | power
+    | bigsum
+?implicit: power | bigsum
+?power: atom | atom "^" exponent -> pow
+?atom: NUMBER                    -> number
+    | VAR                        -> var
+    | FUNC group                 -> call
+    | SUMCALL group              -> plainsum
+    | FRAC "{{" sum "}}" "{{" sum "}}" -> div
+    | group
+?group: OPEN sum CLOSE
+    | "{{" sum "}}"
+bigsum: LSUM product
+exponent: EXPINT | "{{" EXPINT "}}" | OPEN EXPINT CLOSE
+
+VAR: /{_VAR}/
+FUNC: /{_FUNC}/
+SUMCALL: /(?:sum|Σ)_(?:\{{[a-z]\}}|[a-z])/
+LSUM: /{_LSUM}/
+FRAC: /\\d?frac/
+MULOP: /\*|\\cdot|\\times|·|×/
+OPEN: /\\left\s*\(|\\left\s*\[|\(|\[/
+CLOSE: /\\right\s*\)|\\right\s*\]|\)|\]/
+NUMBER: /\d+(\.\d+)?/
+EXPINT: /[-+]?\d+/
+SPACE: /\s+|\\[,;:! ]|\\quad/
+%ignore SPACE
+"""
+
+# What the grammar's terminals are called in error messages.
+_EXPECTED = {
+    "VAR": "a name like a^(2)_k",
+    "NUMBER": "a number",
+    "FUNC": "sigma(...)",
+    "SUMCALL": "sum_j(...)",
+    "LSUM": r"\sum_j",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "MINUS": "'-'",
+    "PLUS": "'+'",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "INT": "a whole number",
+    "SIGNED_INT": "a whole number",
+    "FRAC": r"\frac",
+}
+
+
+@cache
+def _parser():
+    from lark import Lark
+
+    return Lark(GRAMMAR, parser="lalr", maybe_placeholders=False)
+
+
+@dataclass(frozen=True)
+class Name:
+    """One quantity as written: letter (a, z, w, b, y), layer (None if left out) and indices."""
+
+    letter: str
+    layer: int | None
+    indices: tuple[str, ...]
+
+    def __str__(self) -> str:
+        layer = "" if self.layer is None else f"^({self.layer})"
+        return f"{self.letter}{layer}" + (f"_{''.join(self.indices)}" if self.indices else "")
+
+
+def _read_layer(text: str, L: int, where: str) -> int:
+    text = re.sub(r"\s", "", text)
+    if text == "L":
+        return L
+    value = L - int(text[2:]) if text.startswith("L-") else int(text)
+    if not 0 <= value <= L:
+        raise ClaimError(
+            f"{where}: layer {text} does not exist: the network has layers 0 (inputs) to {L}"
+        )
+    return value
+
+
+def read_name(text: str, L: int) -> Name:
+    """Split a name token such as ``w^{(L)}_{jk}`` or ``a_k^{(L-1)}`` into its parts."""
+    letter = text[0]
+    m = re.search(r"\(\s*(L\s*-\s*\d+|L|\d+)\s*\)", text)
+    layer = _read_layer(m.group(1), L, text) if m else None
+    sub = re.search(r"_\s*(\{[^}]*\}|[a-z0-9]{1,2})", text)
+    indices = tuple(re.findall(r"[a-z0-9]", sub.group(1))) if sub else ()
+    return Name(letter, layer, indices)
+
+
+def _check_size(text: str) -> None:
+    if len(text) > MAX_LENGTH:
+        raise ClaimError(
+            f"the claim has {len(text)} characters, more than the {MAX_LENGTH} accepted: "
+            "check one step of the derivation at a time"
+        )
+    depth = deepest = 0
+    for c in text:
+        depth += c in "([{"
+        depth -= c in ")]}"
+        deepest = max(deepest, depth)
+    if deepest > MAX_DEPTH:
+        raise ClaimError(
+            f"the claim nests brackets {deepest} deep, more than the {MAX_DEPTH} accepted: "
+            "write it with fewer brackets"
+        )
+    if not text.strip():
+        raise ClaimError("the claim is empty: write a formula such as a^(2)_k * sigma'(z^(3)_j)")
+
+
+def _syntax_error(text: str, e: Exception) -> ClaimError:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+
+    if isinstance(e, UnexpectedEOF):
+        return ClaimError("the claim ends too early: close every bracket and finish the last term")
+    col = getattr(e, "column", "?")
+    if isinstance(e, UnexpectedCharacters):
+        bad = text[e.pos_in_stream : e.pos_in_stream + 12]
+        return ClaimError(
+            f"cannot read {bad!r} at column {col}: the claim may use numbers, + - * / ^, "
+            "brackets, a^(l)_k, z^(l)_j, w^(l)_jk, b^(l)_j, y_j, sigma(...), sigma'(...) and "
+            "sum_j(...) (see docs/prove.md)"
+        )
+    if isinstance(e, UnexpectedToken):
+        if e.token.type == "$END":
+            return ClaimError(
+                "the claim ends too early: close every bracket and finish the last term"
+            )
+        wanted = sorted({_EXPECTED.get(t, t.lower()) for t in e.expected})[:6]
+        return ClaimError(
+            f"unexpected {str(e.token)!r} at column {col}: expected {' or '.join(wanted)}"
+        )
+    return ClaimError(f"cannot read the claim: {e}")
+
+
+def parse_tree(text: str):
+    """The lark parse tree of ``text`` (checked for size first); ClaimError if it is not valid."""
+    from lark.exceptions import LarkError
+
+    _check_size(text)
+    try:
+        return _parser().parse(text)
+    except LarkError as e:
+        raise _syntax_error(text, e) from None
+
+
+_CHAINS = {
+    "add": ("add", "sub"),
+    "sub": ("add", "sub"),
+    "mul": ("mul", "div"),
+    "div": ("mul", "div"),
+}
+"""Left-recursive rules: a chain of them is one sum or one product."""
+
+
+def _punctuation(node) -> bool:
+    """Tokens that only shape the tree: brackets, \\frac, the multiplication sign."""
+    return getattr(node, "type", None) in ("OPEN", "CLOSE", "FRAC", "MULOP")
+
+
+def index_symbol(letter: str) -> sp.Symbol:
+    """The SymPy symbol of a neuron index letter (j and k are those of ``notation``)."""
+    return sp.Symbol(letter, integer=True, nonnegative=True)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What ``--wrt`` names: dC_0/d(quantity^(layer)) at ``indices`` as written.
+
+    ``quantity`` is "W", "b", "a" or "z" (z means delta, dC_0/dz).
+    """
+
+    quantity: str
+    layer: int
+    indices: tuple[str, ...]
+    text: str
+
+
+_QUANTITY = {"w": "W", "b": "b", "a": "a", "z": "z"}
+
+
+def parse_wrt(spec: NetworkSpec, text: str) -> Target:
+    """Read ``--wrt``: ``w^(l)_jk``, ``b^(l)_j``, ``a^(l)_k`` or ``z^(l)_j`` (LaTeX too).
+
+    Example:
+        >>> parse_wrt(NetworkSpec(layers=3), "w^(L)_pq")
+        Target(quantity='W', layer=3, indices=('p', 'q'), text='w^(L)_pq')
+    """
+    stripped = text.strip()
+    if len(stripped) > 100 or not re.fullmatch(_VAR, stripped):
+        raise ClaimError(
+            f"--wrt {text!r} is not a weight, bias or activation: write e.g. "
+            "--wrt 'w^(3)_jk', --wrt 'b^(3)_j' or --wrt 'a^(2)_k'"
+        )
+    name = read_name(stripped, spec.layers)
+    if name.letter == "y" or name.layer is None:
+        raise ClaimError(
+            f"--wrt {text!r}: give a weight, bias or activation with its layer, e.g. 'w^(3)_jk'"
+        )
+    quantity, L = _QUANTITY[name.letter], spec.layers
+    low = 0 if quantity == "a" else 1
+    if not low <= name.layer <= L:
+        raise ClaimError(f"--wrt {text!r}: {name.letter} exists for layers {low} to {L}")
+    indices = _indices(spec, name, stripped)
+    return Target(quantity, name.layer, indices, stripped)
+
+
+def _indices(spec: NetworkSpec, name: Name, where: str) -> tuple[str, ...]:
+    """The indices of ``name``, with 0 filled in where a layer of width 1 needs none."""
+    want = 2 if name.letter == "w" else 1
+    if len(name.indices) == want:
+        return name.indices
+    if name.indices:
+        raise ClaimError(
+            f"{where}: {name.letter} takes {want} ind{'ices' if want == 2 else 'ex'}, "
+            f"got {len(name.indices)}: write e.g. {_example(name.letter)}"
+        )
+    layer = spec.layers if name.letter == "y" else name.layer
+    layers = (layer, layer - 1) if name.letter == "w" else (layer,)
+    if all(spec.widths[m] == 1 for m in layers):
+        return ("0",) * want
+    raise ClaimError(
+        f"{where}: {name.letter} needs {'indices' if want == 2 else 'an index'} "
+        f"(write e.g. {_example(name.letter)}); only a layer of width 1 may leave it out"
+    )
+
+
+def _example(letter: str) -> str:
+    return {"w": "w^(3)_jk", "b": "b^(3)_j", "a": "a^(2)_k", "z": "z^(3)_j", "y": "y_j"}[letter]
+
+
+class _Builder:
+    """Turns a parse tree into SymPy, bottom up, from the whitelist only."""
+
+    def __init__(self, spec: NetworkSpec, symbols: NetworkSymbols):
+        self.spec, self.s = spec, symbols
+
+    def build(self, tree) -> sp.Expr:
+        """SymPy for one node; chains of + - * / and unary minus are walked in a loop, so that
+        only brackets (at most MAX_DEPTH) make the recursion deeper."""
+        from lark import Token
+
+        if isinstance(tree, Token):
+            return self.token(tree)
+        rule, args = tree.data, [c for c in tree.children if not _punctuation(c)]
+        if rule in _CHAINS:
+            operands = []
+            while not isinstance(tree, Token) and tree.data in _CHAINS[rule]:
+                kids = [c for c in tree.children if not _punctuation(c)]
+                operands.append((tree.data, kids[-1]))
+                tree = kids[0]
+            result = self.build(tree)
+            for op, node in reversed(operands):
+                result = self.combine(op, result, self.build(node))
+            return result
+        if rule == "neg":
+            sign = 1
+            while not isinstance(tree, Token) and tree.data == "neg":
+                sign, tree = -sign, tree.children[-1]
+            return sign * self.build(tree)
+        if rule == "pow":
+            return self.power(self.build(args[0]), args[1])
+        if rule == "number":
+            return sp.Rational(str(args[0]))
+        if rule == "var":
+            return self.var(args[0])
+        if rule == "call":
+            return self.call(str(args[0]), self.build(args[1]))
+        if rule == "plainsum":
+            letter = re.search(r"_\{?([a-z])", str(args[0])).group(1)
+            return self.sum(letter, None, self.build(args[1]), str(args[0]))
+        if rule == "bigsum":
+            return self.bigsum(str(args[0]), self.build(args[1]))
+        if rule in ("group", "start"):
+            return self.build(args[0])
+        raise ClaimError(f"cannot read the claim: unexpected {rule}")  # not reached: whitelist
+
+    @staticmethod
+    def combine(op: str, left: sp.Expr, right: sp.Expr) -> sp.Expr:
+        if op == "add":
+            return left + right
+        if op == "sub":
+            return left - right
+        if op == "mul":
+            return left * right
+        if right == 0:
+            raise ClaimError("the claim divides by zero")
+        return left / right
+
+    def token(self, tok) -> sp.Expr:
+        if tok.type == "NUMBER":
+            return sp.Rational(str(tok))
+        if tok.type == "VAR":
+            return self.var(tok)
+        raise ClaimError(f"unexpected {str(tok)!r} at column {tok.column}")
+
+    def power(self, base: sp.Expr, exponent) -> sp.Expr:
+        text = "".join(str(t) for t in exponent.children)
+        e = int(text)
+        if abs(e) > MAX_EXPONENT:
+            raise ClaimError(f"exponent {e} is too large: powers up to {MAX_EXPONENT} are accepted")
+        if base == 0 and e < 0:
+            raise ClaimError("the claim divides by zero")
+        return base**e
+
+    def var(self, tok) -> sp.Expr:
+        text = str(tok)
+        name = read_name(text, self.spec.layers)
+        L = self.spec.layers
+        if name.letter == "y":
+            if name.layer is not None:
+                raise ClaimError(f"{text}: the targets y have no layer: write y_j")
+            (i,) = _indices(self.spec, name, text)
+            return self.s.y[self.index(i), 0]
+        if name.layer is None:
+            raise ClaimError(
+                f"{text} needs its layer: write e.g. {_example(name.letter)} "
+                f"(layers are 1 to {L}, or L, L-1, ...)"
+            )
+        low = 0 if name.letter == "a" else 1
+        if name.layer < low:
+            raise ClaimError(f"{text}: {name.letter} exists for layers {low} to {L}")
+        idx = [self.index(i) for i in _indices(self.spec, name, text)]
+        if name.letter == "a":
+            return self.s.a(name.layer)[idx[0], 0]
+        layer = self.s.layers[name.layer]
+        if name.letter == "w":
+            return layer.W[idx[0], idx[1]]
+        return (layer.b if name.letter == "b" else layer.z)[idx[0], 0]
+
+    @staticmethod
+    def index(i: str) -> sp.Expr:
+        return sp.Integer(int(i)) if i.isdigit() else index_symbol(i)
+
+    def call(self, func: str, arg: sp.Expr) -> sp.Expr:
+        prime = bool(re.search(r"'|′|prime", func))
+        act = ACTIVATIONS[self.activation_for(arg, func)]
+        return (act.prime if prime else act.function)(arg)
+
+    def activation_for(self, arg: sp.Expr, func: str) -> str:
+        """sigma is the activation of the layer whose z it is applied to."""
+        names = self.spec.activations
+        if any(n not in ACTIVATIONS for n in names):
+            raise ClaimError("prove handles elementwise activations only, not softmax")
+        layers = {
+            parts[1]
+            for e in arg.atoms(MatrixElement)
+            if (parts := split_name(e.parent.name)) and parts[0] in ("z", "W", "b")
+        }
+        if len(set(names)) == 1:
+            return names[0]
+        if len(layers) == 1:
+            return names[layers.pop() - 1]
+        raise ClaimError(
+            f"cannot tell which layer's activation {func} is: the layers have different "
+            "activations, so write its argument as z^(l)_j"
+        )
+
+    def bigsum(self, token: str, body: sp.Expr) -> sp.Expr:
+        m = re.match(r"\\sum\s*_\s*\{?\s*([a-z])", token)
+        bound = re.search(r"n_\s*\{?\s*(L\s*-\s*\d+|L|\d+)", token)
+        layer = _read_layer(bound.group(1), self.spec.layers, token) if bound else None
+        return self.sum(m.group(1), layer, body, token)
+
+    def sum(self, letter: str, layer: int | None, body: sp.Expr, where: str) -> sp.Expr:
+        """The sum over ``letter`` = 0 ... n_layer - 1; the layer is the one it indexes."""
+        var = index_symbol(letter)
+        if layer is None:
+            layer = self.layer_of(var, body, where)
+        bound = sp.Dummy(letter, integer=True, nonnegative=True)
+        return sp.Sum(body.xreplace({var: bound}), (bound, 0, self.spec.widths[layer] - 1))
+
+    def layer_of(self, var: sp.Symbol, body: sp.Expr, where: str) -> int:
+        """The layer whose units ``var`` counts: the one it indexes most often (ties: the
+        higher), so that a mistaken w_kj inside a sum over the units of a^(L) still reads."""
+        votes: Counter[int] = Counter()
+        for e in body.atoms(MatrixElement):
+            name = getattr(e.parent, "name", "")
+            parts = split_name(name)
+            l = self.spec.layers if name == "y" else (parts[1] if parts else None)
+            if l is None:
+                continue
+            if e.i == var:
+                votes[l] += 1
+            if parts and parts[0] == "W" and e.j == var:
+                votes[l - 1] += 1
+        if not votes:
+            raise ClaimError(
+                f"{where}: the summation index {var} indexes nothing inside the sum: "
+                f"write e.g. sum_j(w^(3)_jk * a^(3)_j)"
+            )
+        best = max(votes.values())
+        return max(l for l, c in votes.items() if c == best)
+
+
+def generic_symbols(spec: NetworkSpec) -> NetworkSymbols:
+    """The symbols of one sample with symbolic widths: those of ``Derivation.index_symbols``."""
+    generic = NetworkSpec(spec.layers, None, spec.activations, spec.loss, spec.leaky_slope)
+    return network_symbols(generic, batch=1)
+
+
+def concrete_widths(spec: NetworkSpec) -> dict[sp.Symbol, sp.Expr]:
+    """n_l -> the spec's width, as ``derive_network`` puts concrete widths into index forms."""
+    generic = NetworkSpec(spec.layers, None, spec.activations, spec.loss, spec.leaky_slope)
+    return dict(zip(generic.widths, spec.widths, strict=True))
+
+
+def parse_claim(spec: NetworkSpec, text: str) -> sp.Expr:
+    """Parse a claim into a SymPy expression over the symbols of ``derive_network``'s index form.
+
+    Index letters stay plain integer symbols (j and k are ``notation.j`` and ``notation.k``); a
+    sum's own index becomes a Dummy, ranging over the units of the layer it indexes. Raises
+    ClaimError, with the position and what was expected, for anything outside the language.
+
+    Example:
+        >>> parse_claim(NetworkSpec(layers=2), r"\\sigma'(z^{(2)}_j) 2(a^{(2)}_j - y_j)")
+        2*(a2[j, 0] - y[j, 0])*sigma_prime(z2[j, 0])
+    """
+    if not isinstance(text, str):
+        raise ClaimError("the claim must be text")
+    tree = parse_tree(text)
+    builder = _Builder(spec, generic_symbols(spec))
+    try:
+        expr = builder.build(tree)
+    except RecursionError:
+        raise ClaimError(
+            f"the claim nests too deeply: at most {MAX_DEPTH} levels are accepted"
+        ) from None
+    try:
+        return expr.xreplace(concrete_widths(spec))
+    except IndexError:
+        raise ClaimError(
+            f"the claim names a unit that the network (widths {spec.describe()}) does not "
+            "have: indices count from 0 to the layer's width - 1"
+        ) from None
+
+
+class _ClaimPrinter(StrPrinter):
+    """Prints an expression back in the plain claim language, so that it can be pasted."""
+
+    def _print_MatrixElement(self, e):
+        name = getattr(e.parent, "name", "")
+        parts = split_name(name)
+        sub = self._print(e.i)
+        if name == "y":
+            return f"y_{sub}"
+        if parts is None:
+            return super()._print_MatrixElement(e)
+        letter, l = parts
+        if letter == "W":
+            return f"w^({l})_{sub}{self._print(e.j)}"
+        if letter == "dC_da":
+            return f"dC_da^({l})_{sub}"
+        return f"{letter}^({l})_{sub}"
+
+    def _print_Function(self, e):
+        name = type(e).__name__
+        if name.endswith("_prime"):
+            return f"sigma'({self._print(e.args[0])})"
+        if name in by_symbol():
+            return f"sigma({self._print(e.args[0])})"
+        return super()._print_Function(e)
+
+    def _print_Sum(self, e):
+        (var, *_), body = e.limits[0], e.function
+        return f"sum_{self._print(var)}({self._print(body)})"
+
+    def _print_Dummy(self, e):
+        return e.name
+
+
+def format_claim(expr: sp.Expr) -> str:
+    """``expr`` in the plain claim language; sums get index letters that nothing else uses.
+
+    Example:
+        >>> from bpverify.derive.notation import j
+        >>> s = generic_symbols(NetworkSpec(layers=1))
+        >>> format_claim(2 * s.layers[1].a[j, 0] - s.y[j, 0])
+        '2*a^(1)_j - y_j'
+    """
+    taken = {s.name for s in expr.free_symbols if not isinstance(s, sp.Dummy)}
+
+    def rename(e: sp.Basic, used: set[str]) -> sp.Basic:
+        if isinstance(e, sp.Sum):
+            var, lo, hi = e.limits[0]
+            pool = [var.name.lstrip("_")[:1] or "i", *"ijmpqrstuv"]
+            letter = next(c for c in pool if c.isalpha() and c not in used)
+            new = sp.Dummy(letter, integer=True, nonnegative=True)
+            body = rename(e.function.xreplace({var: new}), used | {letter})
+            return sp.Sum(body, (new, lo, hi))
+        if not e.args:
+            return e
+        return e.func(*(rename(a, used) for a in e.args))
+
+    return _ClaimPrinter().doprint(rename(expr, taken)).replace("**", "^")
