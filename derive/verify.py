@@ -124,16 +124,25 @@ class _Check:
     targets: dict
     points: list
     result: Verification
+    oracles: dict = field(default_factory=dict)
+
+    def oracle(self, start: int, kind: str):
+        """The written-out cost entered at a^(start) or z^(start), in the backend, and the map back
+        to the seed's names; the W and b of every layer share the one entered at a^(0)."""
+        key = (start, kind)
+        if key not in self.oracles:
+            spec, s, flat = self.spec, self.s, self.flat
+            cost, values = forward(spec, s, start, kind, generic=True)
+            if spec.activations[-1] == "softmax":
+                # a^(L) of softmax is no atom of the rule side: keep it written out in z^(L).
+                values = {k: v for k, v in values.items() if k.parent != s.layers[spec.layers].a}
+            self.oracles[key] = flat(cost.xreplace(self.targets)), flat.abbreviations(spec, values)
+        return self.oracles[key]
 
     def tail(self, l: int, q: str) -> None:
         spec, s, flat = self.spec, self.s, self.flat
         start, kind, var = _entry_point(s, l, q)
-        cost, values = forward(spec, s, start, kind, generic=True)
-        if spec.activations[-1] == "softmax":
-            # a^(L) of softmax is no atom of the rule side: keep it written out in z^(L).
-            values = {k: v for k, v in values.items() if k.parent != s.layers[spec.layers].a}
-        cost = flat(cost.xreplace(self.targets))
-        names = flat.abbreviations(spec, values)
+        cost, names = self.oracle(start, kind)
         concrete = None
         for i in range(var.shape[0]):
             for c in range(var.shape[1]):

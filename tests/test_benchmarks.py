@@ -1,0 +1,19 @@
+"""The benchmark scripts run: one quick section of each, so that a broken benchmark shows here."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_derive_benchmark_runs():
+    p = subprocess.run(
+        [sys.executable, "benchmarks/derive_bench.py", "--quick", "--section", "width"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "4096" in p.stdout
