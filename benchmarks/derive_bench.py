@@ -31,6 +31,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from machine import git, load_average, version
+
 SCRIPT = "benchmarks/derive_bench.py"
 SECTIONS = ("cli", "depth", "width", "unrolled", "verify")
 
@@ -198,45 +200,7 @@ def child_main(job: dict) -> dict:
 # Machine information
 
 
-def package_dir() -> Path:
-    """The source directory of the bpverify being measured (the installed one)."""
-    import bpverify.derive
-
-    return Path(bpverify.derive.__file__).resolve().parent.parent
-
-
-def git(*args: str) -> str:
-    """Output of a git command in the measured package's checkout ('' when there is none)."""
-    try:
-        p = subprocess.run(
-            ["git", *args],
-            cwd=package_dir(),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except OSError:
-        return ""
-    return p.stdout.strip() if p.returncode == 0 else ""
-
-
-def load_average() -> str:
-    """1, 5 and 15 minute load averages: other work on the machine shows up in the timings."""
-    try:
-        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "unknown"
-
-
 def machine_info() -> str:
-    def version(name: str) -> str:
-        try:
-            from importlib.metadata import version as v
-
-            return v(name)
-        except Exception:
-            return "not installed"
-
     cpu = platform.processor() or "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -48,6 +48,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+from machine import git, load_average, version
 
 from bpverify.derive import NetworkSpec
 from bpverify.numeric import Program, codegen
@@ -193,36 +194,6 @@ def interleaved(
 
 # ---------------------------------------------------------------------------------------------
 # Machine and threads
-
-
-def git(*args: str) -> str:
-    try:
-        p = subprocess.run(
-            ["git", *args],
-            cwd=Path(codegen.__file__).resolve().parent.parent,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except OSError:
-        return ""
-    return p.stdout.strip() if p.returncode == 0 else ""
-
-
-def load_average() -> str:
-    try:
-        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "unknown"
-
-
-def version(name: str) -> str:
-    try:
-        from importlib.metadata import version as v
-
-        return v(name)
-    except Exception:
-        return "not installed"
 
 
 def numpy_blas_pools() -> list[dict]:
