@@ -20,8 +20,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
-import platform
 import shlex
 import statistics
 import subprocess
@@ -31,7 +29,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from machine import git, load_average, version
+import machine
+from machine import load_average, version
 
 SCRIPT = "benchmarks/derive_bench.py"
 SECTIONS = ("cli", "depth", "width", "unrolled", "verify")
@@ -201,28 +200,8 @@ def child_main(job: dict) -> dict:
 
 
 def machine_info() -> str:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
-    commit = git("rev-parse", "--short", "HEAD")
-    if commit and git("status", "--porcelain", "--untracked-files=no"):
-        commit += ", with uncommitted changes"
     rows = [
-        ("Python", f"{platform.python_version()} ({platform.python_implementation()})"),
-        ("Platform", platform.platform()),
-        ("CPU", cpu),
-        ("CPU count", f"{os.cpu_count()} (usable by this process: {usable})"),
-        ("Load average at start", load_average()),
-        ("bpverify", version("bpverify") + (f" (git {commit})" if commit else "")),
+        *machine.rows(),
         ("sympy", version("sympy")),
         ("symengine", version("symengine")),
         ("click", version("click")),

@@ -37,7 +37,6 @@ import contextlib
 import inspect
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -47,8 +46,9 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+import machine
 import numpy as np
-from machine import git, load_average, version
+from machine import load_average, version
 
 from bpverify.derive import NetworkSpec
 from bpverify.numeric import Program, codegen
@@ -225,29 +225,9 @@ def blas_info() -> str:
 
 
 def machine_info(torch) -> str:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
-    commit = git("rev-parse", "--short", "HEAD")
-    if commit and git("status", "--porcelain", "--untracked-files=no"):
-        commit += ", with uncommitted changes"
     env = ", ".join(f"{k}={os.environ.get(k, '(unset)')}" for k in OPENBLAS_VARS)
     rows = [
-        ("Python", f"{platform.python_version()} ({platform.python_implementation()})"),
-        ("Platform", platform.platform()),
-        ("CPU", cpu),
-        ("CPU count", f"{os.cpu_count()} (usable by this process: {usable})"),
-        ("Load average at start", load_average()),
-        ("bpverify", version("bpverify") + (f" (git {commit})" if commit else "")),
+        *machine.rows(),
         ("sympy", version("sympy")),
         ("numpy", np.__version__),
         ("numpy BLAS (default threads)", blas_info()),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as installed_version
@@ -41,3 +42,30 @@ def version(name: str) -> str:
         return installed_version(name)
     except PackageNotFoundError:
         return "not installed"
+
+
+def rows() -> list[tuple[str, str]]:
+    """The table rows both benchmarks start with: Python, platform, CPU, load, bpverify."""
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    commit = git("rev-parse", "--short", "HEAD")
+    if commit and git("status", "--porcelain", "--untracked-files=no"):
+        commit += ", with uncommitted changes"
+    return [
+        ("Python", f"{platform.python_version()} ({platform.python_implementation()})"),
+        ("Platform", platform.platform()),
+        ("CPU", cpu),
+        ("CPU count", f"{os.cpu_count()} (usable by this process: {usable})"),
+        ("Load average at start", load_average()),
+        ("bpverify", version("bpverify") + (f" (git {commit})" if commit else "")),
+    ]

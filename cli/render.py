@@ -28,18 +28,17 @@ def check_render_path(path: str) -> None:
         ) from None
 
 
-def _items(latex_block: str) -> list[tuple[str, str]]:
-    """(kind, text) pairs: headings from the comment lines, equations from align* rows."""
+def _items(derivation, form: str) -> list[tuple[str, str]]:
+    """(kind, text) pairs: the report's headings (wrapped) and its equations as mathtext."""
+    from bpverify.derive import report
+
     items = []
-    for line in latex_block.splitlines():
-        line = line.rstrip().removesuffix(r"\\").rstrip()
-        if line.startswith("% "):
-            items += [("heading", part) for part in textwrap.wrap(line[2:], 120)]
-        elif line and not line.startswith(r"\begin") and not line.startswith(r"\end"):
-            # Display-style fractions: mathtext's inline \frac is too small to read.
-            items.append(
-                ("equation", "$" + line.replace("&", "").replace(r"\frac", r"\dfrac") + "$")
-            )
+    for heading, rows in report.sections(derivation, form):
+        items += [("heading", part) for part in textwrap.wrap(heading, 120)]
+        # Display-style fractions: mathtext's inline \frac is too small to read.
+        items += [
+            ("equation", "$" + r.replace("&", "").replace(r"\frac", r"\dfrac") + "$") for r in rows
+        ]
     return items
 
 
@@ -50,9 +49,7 @@ def render_equations(derivation, form: str, path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from bpverify.derive import report
-
-    items = _items(report.latex_block(derivation, form))
+    items = _items(derivation, form)
     height = sum(LINE if kind == "equation" else HEADING for kind, _ in items) + 0.5
     fig = plt.figure(figsize=(11, height))
     y = height - 0.3

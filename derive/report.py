@@ -100,38 +100,40 @@ class _Column:
         return self.m[j, 0]
 
 
-def latex_block(derivation: Derivation, form: str = "all") -> str:
-    """The results as LaTeX: a comment line per layer and form, then an ``align*``."""
+def sections(derivation: Derivation, form: str = "all") -> list[tuple[str, list[str]]]:
+    """The results as (heading, rows) pairs, each row ``lhs &= rhs`` in LaTeX: the network, the
+    forward pass, then layer L down to 1 in each form, then the verification (no rows). Every
+    LaTeX-like output (block, document, notebook, picture) is one layout of these."""
     spec = derivation.spec
-    lines = [f"% {spec.describe()}", "% forward pass", r"\begin{align*}"]
-    lines.append(" \\\\\n".join(forward_latex(derivation)))
-    lines.append(r"\end{align*}")
+    out = [(spec.describe(), []), ("forward pass", forward_latex(derivation))]
     forms = forms_of(derivation, form)
     grads = collect(derivation, forms)
     for layer in range(spec.layers, 0, -1):
         for f in forms:
             rows = [g for g in grads if g.layer == layer and g.form == f]
-            if not rows:
-                continue
-            lines.append(f"% layer {layer}, {FORM_TITLES[f]}")
-            lines.append(r"\begin{align*}")
-            body = [rf"{lhs(derivation, g)} &= {latex(g.expr)}" for g in rows]
-            lines.append(" \\\\\n".join(body))
-            lines.append(r"\end{align*}")
+            if rows:
+                body = [rf"{lhs(derivation, g)} &= {latex(g.expr)}" for g in rows]
+                out.append((f"layer {layer}, {FORM_TITLES[f]}", body))
     if derivation.verification is not None:
-        lines.append(f"% {derivation.verification.summary()}")
+        out.append((derivation.verification.summary(), []))
+    return out
+
+
+def latex_block(derivation: Derivation, form: str = "all") -> str:
+    """The results as LaTeX: a comment line per heading, then an ``align*`` of its rows."""
+    lines = []
+    for heading, rows in sections(derivation, form):
+        lines.append(f"% {heading}")
+        if rows:
+            lines += [r"\begin{align*}", " \\\\\n".join(rows), r"\end{align*}"]
     return "\n".join(lines)
 
 
 def notebook_latex(derivation: Derivation, form: str = "all") -> str:
     """One ``aligned`` block in $$ ... $$ for MathJax (Jupyter): headings as \\text rows."""
     rows = []
-    for line in latex_block(derivation, form).splitlines():
-        line = line.removesuffix(" \\\\")
-        if line.startswith("% "):
-            rows.append(rf"&\text{{{line[2:].replace('_', ' ')}}}")
-        elif line and not line.startswith((r"\begin", r"\end")):
-            rows.append(line)
+    for heading, body in sections(derivation, form):
+        rows += [rf"&\text{{{heading.replace('_', ' ')}}}", *body]
     return "$$\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}$$"
 
 
@@ -203,17 +205,14 @@ def to_json(derivation: Derivation, form: str = "all") -> str:
 
 
 def document(derivation: Derivation, form: str = "all") -> str:
-    """A complete LaTeX document (article, amsmath) holding ``latex_block``."""
+    """A complete LaTeX document (article, amsmath): a subsection per heading with rows."""
     body = []
-    for line in latex_block(derivation, form).splitlines():
-        if line.startswith("% layer"):
-            body.append(rf"\subsection*{{{_tex_escape(line[2:])}}}")
-        elif line.startswith("% forward pass"):
-            body.append(r"\subsection*{Forward pass}")
-        elif line.startswith("% "):
-            body.append(rf"\noindent {_tex_escape(line[2:])}\par")
+    for heading, rows in sections(derivation, form):
+        if rows:
+            body.append(rf"\subsection*{{{_tex_escape(heading)}}}")
+            body += [r"\begin{align*}", " \\\\\n".join(rows), r"\end{align*}"]
         else:
-            body.append(line)
+            body.append(rf"\noindent {_tex_escape(heading)}\par")
     title = _tex_escape(derivation.spec.describe())
     return "\n".join(
         [

@@ -181,7 +181,12 @@ class Flat:
         and a entry becomes its name and (symengine) Derivative(f(z), z) at a named z becomes
         f'(z). The derivatives go first, before a name replaces the f(z) inside them, and again
         after: symengine folds Subs(.., u, z) into Derivative(f(z), z) once the point is a name."""
-        names = {self(v): self(k) for k, v in values.items()}
+        # softmax's a^(L) stays written out in z^(L): the rules use it as softmax(z^(L)).
+        softmax = spec.activations[-1] == "softmax"
+        kept = {
+            k: v for k, v in values.items() if not (softmax and k.parent.name == f"a{spec.layers}")
+        }
+        names = {self(v): self(k) for k, v in kept.items()}
         if self.backend != "symengine":
             return lambda e: e.xreplace(names)
         import symengine as se
@@ -263,12 +268,6 @@ def _ours(expr: sp.Expr) -> sp.Expr:
     return expr.xreplace({f: classes[f.func.__name__](*f.args) for f in undefined})
 
 
-def abbreviate(expr: sp.Expr, values: dict[sp.Basic, sp.Expr]) -> sp.Expr:
-    """Write ``expr`` back in the seed's names: every written-out z^(l)_j and a^(l)_j becomes the
-    entry z^(l)_j or a^(l)_j again (largest first, since xreplace matches from the top)."""
-    return expr.xreplace({v: k for k, v in values.items()})
-
-
 def unrolled_derivatives(spec: NetworkSpec, backend: str | None = None) -> dict:
     """dC_0/dv for every weight and bias entry v of one sample, as backend expressions (symengine
     when installed): the ground truth of small networks, keyed by the SymPy matrix entry."""
@@ -291,8 +290,6 @@ def unrolled_gradients(spec: NetworkSpec, backend: str | None = None) -> list[Gr
     flat = Flat(check_size(spec, backend))
     s = network_symbols(spec, batch=1)
     cost, values = forward(spec, s)
-    if spec.activations[-1] == "softmax":
-        values = {k: v for k, v in values.items() if k.parent != s.layers[spec.layers].a}
     cost, names = flat(cost), flat.abbreviations(spec, values)
     out = []
     for l in range(spec.layers, 0, -1):

@@ -133,9 +133,6 @@ class _Check:
         if key not in self.oracles:
             spec, s, flat = self.spec, self.s, self.flat
             cost, values = forward(spec, s, start, kind, generic=True)
-            if spec.activations[-1] == "softmax":
-                # a^(L) of softmax is no atom of the rule side: keep it written out in z^(L).
-                values = {k: v for k, v in values.items() if k.parent != s.layers[spec.layers].a}
             self.oracles[key] = flat(cost.xreplace(self.targets)), flat.abbreviations(spec, values)
         return self.oracles[key]
 
