@@ -87,8 +87,8 @@ def loss_rule(loss: Loss) -> sp.Expr:
     return sp.factor(d.xreplace({out[k]: out_k, y[k]: y_k}))
 
 
-def cost(loss: Loss, out: sp.MatrixExpr, y: sp.MatrixExpr, n: sp.Expr) -> sp.MatrixExpr:
-    """C = (1/n) sum over samples and outputs of the loss table's summand, as a 1x1 matrix.
+def _summand(loss: Loss, out: sp.MatrixExpr, y: sp.MatrixExpr) -> tuple[sp.Expr, sp.MatrixExpr]:
+    """C_0 = coeff * (sum over outputs of T) with T read elementwise: (coeff, T).
 
     The summand of C_0's sum over j is read elementwise (``lift``); a sum over all outputs
     inside it (softmax's normaliser) becomes a column sum broadcast to every row. For softmax the
@@ -99,7 +99,18 @@ def cost(loss: Loss, out: sp.MatrixExpr, y: sp.MatrixExpr, n: sp.Expr) -> sp.Mat
     c0 = loss.per_sample(o, t, j, N)
     coeff, total = c0.as_independent(sp.Sum, as_Add=False)
     summand = sp.expand_log(total.function, force=True)
-    terms = lift(summand.xreplace({o[j]: out_k, t[j]: y_k}), {out_k: out, y_k: y}, o)
+    return coeff, lift(summand.xreplace({o[j]: out_k, t[j]: y_k}), {out_k: out, y_k: y}, o)
+
+
+def sample_costs(loss: Loss, out: sp.MatrixExpr, y: sp.MatrixExpr) -> sp.MatrixExpr:
+    """C_0 of every sample: a 1 x n row, one entry per column of ``out`` and ``y``."""
+    coeff, terms = _summand(loss, out, y)
+    return coeff * (OneMatrix(1, out.shape[0]) * terms)
+
+
+def cost(loss: Loss, out: sp.MatrixExpr, y: sp.MatrixExpr, n: sp.Expr) -> sp.MatrixExpr:
+    """C = (1/n) sum over samples and outputs of the loss table's summand, as a 1x1 matrix."""
+    coeff, terms = _summand(loss, out, y)
     rows, cols = out.shape
     return (coeff / n) * (OneMatrix(1, rows) * terms * OneMatrix(cols, 1))
 
