@@ -1,0 +1,156 @@
+"""Comparing two sources of one gradient tensor: errors, the worst entry and the verdict.
+
+Two values a and b of an entry agree when
+
+    |a - b| <= rtol * max(|a|, |b|) + atol * scale + noise
+
+where ``scale`` is the largest magnitude of the tensor's symbolic values (so an entry that is
+tiny beside its neighbours is not held to a relative precision nobody can compute), and
+``noise`` is a finite difference's rounding error at that entry, eps * |C| / h times the sum of
+the stencil's weights (zero for the symbolic value, generated code and the complex step, which
+has no cancellation). ``TOLERANCES`` holds (rtol, atol) for each way a value is computed; a
+pair takes the larger of its two rows.
+
+Why these numbers:
+
+- ``symbolic``: 34 significant digits, rounded once to float64: no error worth a row.
+- ``unrolled``: the same digits from the written-out network; the two roundings to float64 may
+  differ in the last bit, hence 1e-14.
+- ``float64``: the generated (or the user's) code in float64. Each entry is a sum of products
+  over a batch and a layer; its rounding error stays below ~1e-13 of the scale for any network
+  this tool checks, so 1e-9 leaves four orders of margin and still catches a gradient that is
+  wrong by one part in a million.
+- ``float32``: the same code in float32 (eps 6e-8): 2e-3 and 2e-4 leave the same margin.
+- ``complex``: the complex step is exact to rounding (no subtraction): 1e-8.
+- ``richardson``: truncation error ~ h^4 with h ~ 7e-4 * max(|x|, 1): 1e-6.
+- ``central``: truncation error ~ h^2 with h ~ 6e-6 * max(|x|, 1): 1e-5.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+TOLERANCES: dict[str, tuple[float, float]] = {
+    "symbolic": (0.0, 0.0),
+    "unrolled": (1e-14, 1e-14),
+    "float64": (1e-9, 1e-9),
+    "float32": (2e-3, 2e-4),
+    "complex": (1e-8, 1e-8),
+    "richardson": (1e-6, 1e-6),
+    "central": (1e-5, 1e-5),
+}
+"""(rtol, atol) by the way a value is computed (see the module docstring)."""
+
+NOISE_SAFETY = 100.0
+"""How many times eps * |C| / h a finite difference may be off by rounding alone."""
+
+
+def tolerance(kind_a: str, kind_b: str, table=TOLERANCES) -> tuple[float, float]:
+    """The (rtol, atol) of a pair: the larger of the two rows."""
+    ra, aa = table[kind_a]
+    rb, ab = table[kind_b]
+    return max(ra, rb), max(aa, ab)
+
+
+@dataclass
+class Comparison:
+    """One tensor compared between two sources.
+
+    ``max_abs`` and ``max_rel`` are over the entries compared (relative error |a-b| /
+    max(|a|,|b|), 0 where both are 0); ``worst`` is the index of the entry furthest beyond (or
+    closest to) its tolerance, with the two values there; ``kinks`` counts entries left out
+    because their finite difference crossed a kink; ``verdict`` is "pass", "FAIL", or "kink"
+    when every entry was left out. ``point`` says which random point it came from.
+    """
+
+    tensor: str
+    pair: tuple[str, str]
+    max_abs: float
+    max_rel: float
+    worst: tuple[int, ...]
+    values: tuple[float, float]
+    rtol: float
+    atol: float
+    compared: int
+    kinks: int = 0
+    point: int = 0
+    verdict: str = "pass"
+    ratio: float = 0.0
+    note: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict != "FAIL"
+
+    def as_dict(self) -> dict:
+        return {
+            "tensor": self.tensor,
+            "pair": "-".join(self.pair),
+            "verdict": self.verdict,
+            "max_abs_error": self.max_abs,
+            "max_rel_error": self.max_rel,
+            "worst_index": list(self.worst),
+            "worst_values": list(self.values),
+            "rtol": self.rtol,
+            "atol": self.atol,
+            "compared": self.compared,
+            "kinks": self.kinks,
+            "point": self.point,
+            "note": self.note,
+        }
+
+
+def compare(
+    tensor: str,
+    pair: tuple[str, str],
+    a: np.ndarray,
+    b: np.ndarray,
+    rtol: float,
+    atol: float,
+    scale: float,
+    noise: np.ndarray | float = 0.0,
+    mask: np.ndarray | None = None,
+    kinks: np.ndarray | None = None,
+) -> Comparison:
+    """Compare a and b (same shape) on the entries of ``mask`` (all by default), leaving out
+    ``kinks``. See the module docstring for the criterion."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    use = np.ones(a.shape, dtype=bool) if mask is None else mask.copy()
+    n_kinks = 0
+    if kinks is not None:
+        n_kinks = int(np.count_nonzero(use & kinks))
+        use &= ~kinks
+    if not use.any():
+        verdict = "kink" if n_kinks else "pass"
+        return Comparison(
+            tensor, pair, 0.0, 0.0, (), (np.nan, np.nan), rtol, atol, 0, n_kinks, verdict=verdict
+        )
+    err = np.abs(a - b)
+    big = np.maximum(np.abs(a), np.abs(b))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = np.where(big > 0, err / np.where(big > 0, big, 1.0), 0.0)
+        allowed = rtol * big + atol * scale + noise
+        ratio = np.where(allowed > 0, err / np.where(allowed > 0, allowed, 1.0), np.inf)
+    ratio = np.where(err == 0, 0.0, ratio)
+    ratio = np.where(np.isnan(err), np.inf, ratio)  # a NaN never agrees
+    masked = np.where(use, ratio, -1.0)
+    flat = int(np.argmax(masked))
+    worst = np.unravel_index(flat, a.shape)
+    r = float(masked.ravel()[flat])
+    return Comparison(
+        tensor,
+        pair,
+        float(np.nanmax(np.where(use, err, 0.0))),
+        float(np.nanmax(np.where(use, rel, 0.0))),
+        tuple(int(i) for i in worst),
+        (float(a[worst]), float(b[worst])),
+        rtol,
+        atol,
+        int(np.count_nonzero(use)),
+        n_kinks,
+        verdict="pass" if r <= 1.0 else "FAIL",
+        ratio=r,
+    )
