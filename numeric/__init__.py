@@ -1,6 +1,23 @@
-"""The numbers: generated NumPy code for the derived gradients, training, gradient checks."""
+"""The numbers: generated NumPy code for the derived gradients, training, gradient checks.
 
-from .codegen import generate_source
-from .program import Program
+Names are imported on first use, so that loading the pytest plugin (``numeric.pytest_plugin``)
+does not import SymPy into every test session.
+"""
 
-__all__ = ["Program", "generate_source"]
+from importlib import import_module
+
+_EXPORTS = {
+    "Program": "program",
+    "generate_source": "codegen",
+    "check_gradients": "check",
+    "assert_gradients_close": "check",
+    "Report": "report",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)

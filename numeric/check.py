@@ -1,0 +1,381 @@
+"""Three-way gradient check: symbolic truth, the code under test, finite differences.
+
+``check_gradients`` draws a few random points (parameters, a batch of inputs and targets), and
+at each one computes every gradient tensor (dC/dW^(l), dC/db^(l) and dC/da^(l-1)) three ways:
+
+- symbolic: the derived rules in 34-digit arithmetic (``numeric.exact``), the ground truth;
+- the candidate: the generated NumPy code (``Program``) in float64 or float32, or the user's
+  own ``grad_fn(params, X, Y)``;
+- finite differences of the loss (``numeric.finite``): the complex step when every activation
+  is analytic, Richardson extrapolation otherwise, or the method asked for.
+
+Every tensor is compared for each pair of sources (``numeric.compare``), and the worst of the
+points is kept in the ``Report``. Modes for large networks: ``sample=K`` takes the finite
+differences of K entries of every tensor; ``projection=True`` compares directional derivatives
+along one random direction per tensor, and checks a tensor entry by entry only when that fails.
+
+Example:
+    >>> report = check_gradients((2, 3, 1), activation="tanh")
+    >>> report.passed
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from bpverify.derive import LOSSES, NetworkSpec
+
+from . import usercode
+from .compare import NOISE_SAFETY, TOLERANCES, Comparison, compare, tolerance
+from .exact import Exact, Unrolled
+from .finite import EPS, METHODS, STENCILS, FiniteDifferences, analytic, default_method
+from .init import init_params
+from .program import Program
+from .report import Problem, Report
+
+DTYPES = ("float64", "float32")
+POINTS = 3
+"""Random points per check by default."""
+BATCH = 4
+"""Samples per random point by default: more than one, so that a missing 1/n or a bias
+gradient that is not summed over the batch shows."""
+KINK_REDRAWS = 50
+"""How many times ``avoid_kinks`` redraws the inputs of a point before giving up."""
+
+
+@dataclass
+class Point:
+    """Where the gradients are compared: params in the public convention, X (n, n0), Y (n, nL)."""
+
+    params: dict[str, np.ndarray]
+    X: np.ndarray
+    Y: np.ndarray
+
+
+def random_inputs(spec: NetworkSpec, rng: np.random.Generator, batch: int) -> np.ndarray:
+    return rng.standard_normal((batch, spec.widths[0]))
+
+
+def random_targets(spec: NetworkSpec, rng: np.random.Generator, batch: int) -> np.ndarray:
+    """Targets that fit the loss: any real numbers (squared), probabilities (cross-entropy), or
+    probability vectors that sum to 1 (softmax cross-entropy)."""
+    width = spec.widths[-1]
+    if spec.loss == "squared":
+        return rng.standard_normal((batch, width))
+    if LOSSES[spec.loss].output_activation == "softmax":
+        return rng.dirichlet(np.ones(width), size=batch)
+    return rng.uniform(0.0, 1.0, (batch, width))
+
+
+def random_point(spec: NetworkSpec, rng: np.random.Generator, batch: int = BATCH) -> Point:
+    """Parameters drawn as training would start them, with biases drawn too (a zero bias hides
+    bugs that scale it), inputs standard normal and targets that fit the loss."""
+    acts = [a if a != "softmax" else "identity" for a in spec.activations]
+    params = init_params(spec.widths, acts, rng)
+    for l in range(1, spec.layers + 1):
+        params[f"b{l}"] = 0.5 * rng.standard_normal(spec.widths[l])
+    return Point(params, random_inputs(spec, rng, batch), random_targets(spec, rng, batch))
+
+
+def display(name: str) -> str:
+    """How a tensor is named in reports: W1, b1, ..., and dC/da0 for the key "a0"."""
+    return f"dC/d{name}" if name.startswith("a") else name
+
+
+@cache
+def _sources(spec: NetworkSpec, dtype: str) -> tuple[Exact, FiniteDifferences, Program]:
+    return Exact(spec), FiniteDifferences(spec), Program(spec, np.dtype(dtype))
+
+
+@cache
+def _unrolled(spec: NetworkSpec, batch: int) -> Unrolled:
+    return Unrolled(spec, batch)
+
+
+def _shapes(spec: NetworkSpec, batch: int) -> dict[str, tuple[int, ...]]:
+    shapes: dict[str, tuple[int, ...]] = {}
+    for l in range(1, spec.layers + 1):
+        shapes[f"W{l}"] = (spec.widths[l], spec.widths[l - 1])
+        shapes[f"b{l}"] = (spec.widths[l],)
+    for l in range(spec.layers):
+        shapes[f"a{l}"] = (batch, spec.widths[l])
+    return shapes
+
+
+def _spec(network, activation, loss, leaky_slope) -> NetworkSpec:
+    if isinstance(network, NetworkSpec):
+        return network
+    widths = tuple(int(w) for w in network)
+    kwargs = {} if leaky_slope is None else {"leaky_slope": leaky_slope}
+    return NetworkSpec(len(widths) - 1, widths, activation, loss, **kwargs)
+
+
+def check_gradients(
+    network: NetworkSpec | Sequence[int],
+    grad_fn: Callable | str | None = None,
+    *,
+    activation: str | Sequence[str] = "sigmoid",
+    loss: str = "squared",
+    leaky_slope=None,
+    dtype: str = "float64",
+    method: str | None = None,
+    points: int = POINTS,
+    batch: int = BATCH,
+    seed: int = 0,
+    sample: int | None = None,
+    projection: bool = False,
+    avoid_kinks: bool = False,
+    unrolled: bool = False,
+    rtol: float | None = None,
+    atol: float | None = None,
+    at: Point | None = None,
+    name: str = "",
+) -> Report:
+    """Check the gradients of a network three ways (see the module docstring).
+
+    ``network`` is a ``NetworkSpec`` or the widths n_0, ..., n_L (then ``activation``, ``loss``
+    and ``leaky_slope`` complete it). ``grad_fn`` is the code under test, a function
+    ``grad_fn(params, X, Y) -> dict`` in the public convention or ``"path/file.py:function"``;
+    without it the generated code is checked. ``dtype`` is the candidate's ("float64" or
+    "float32"; the symbolic values and finite differences are always at least float64).
+    ``method`` is "complex", "richardson" or "central" (default: the complex step when the
+    network is analytic, else Richardson). ``rtol`` and ``atol`` replace the candidate's
+    tolerances (``compare.TOLERANCES``). ``at`` checks one given point instead of random ones.
+    ``unrolled`` adds, for networks of at most ``exact.UNROLLED_LIMIT`` parameters, SymPy's
+    derivative of the written-out network as a second ground truth, compared with the symbolic
+    values (it takes SymPy seconds to write out).
+    """
+    spec = _spec(network, activation, loss, leaky_slope)
+    if spec.loss == "cross-entropy" and spec.activations[-1] != "sigmoid":
+        raise ValueError(
+            f"cross-entropy needs outputs in (0, 1), which {spec.activations[-1]} does not give: "
+            "end with a sigmoid layer, e.g. --activation relu,sigmoid"
+        )
+    if dtype not in DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r}: choose float64 or float32")
+    method = method or default_method(spec)
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}: choose {', '.join(METHODS)}")
+    if method == "complex" and not analytic(spec):
+        raise ValueError(
+            "the complex step needs analytic activations (not relu or leaky_relu): "
+            "use --method richardson or central"
+        )
+    if at is None and (points < 1 or batch < 1):
+        raise ValueError("points and batch must be at least 1")
+    if sample is not None and sample < 1:
+        raise ValueError(f"sample must be at least 1, got {sample}")
+    if isinstance(grad_fn, str):
+        grad_fn = usercode.load(grad_fn)
+    if at is not None:
+        batch, points = at.X.shape[0], 1
+    exact, fd, program = _sources(spec, dtype)
+    candidate = "user" if grad_fn is not None else "generated"
+    mode = "every entry"
+    if sample is not None:
+        mode = f"{sample} sampled entries per tensor"
+    if projection:
+        mode = "random projections" + (f", {sample} sampled entries" if sample else "")
+    report = Report(spec.describe(), candidate, dtype, method, points, batch, mode)
+    tolerances = dict(TOLERANCES)
+    if rtol is not None or atol is not None:  # the user's tolerances, for every pair
+        override = (rtol if rtol is not None else 0.0, atol if atol is not None else 0.0)
+        tolerances = {k: override for k in tolerances}
+    run = _Run(spec, exact, fd, program, grad_fn, dtype, method, tolerances, report)
+    if unrolled:
+        run.unrolled = _unrolled(spec, batch)
+    rng = np.random.default_rng(seed)
+    worst: dict[tuple[str, tuple[str, str]], Comparison] = {}
+    for p in range(points):
+        point = at if at is not None else random_point(spec, rng, batch)
+        point = run.representable(point)
+        for c in run.point(point, p, rng, sample, projection, avoid_kinks):
+            key = (c.tensor, c.pair)
+            if key not in worst or _worse(c, worst[key]):
+                worst[key] = c
+    report.comparisons = list(worst.values())
+    return report
+
+
+def _worse(a: Comparison, b: Comparison) -> bool:
+    if a.verdict == "kink" or (b.verdict == "FAIL" and a.verdict != "FAIL"):
+        return False
+    return a.ratio > b.ratio or b.verdict == "kink"
+
+
+class _Run:
+    """One check's sources and settings, applied point by point."""
+
+    def __init__(self, spec, exact, fd, program, grad_fn, dtype, method, tolerances, report):
+        self.spec, self.exact, self.fd, self.program = spec, exact, fd, program
+        self.grad_fn, self.dtype, self.method = grad_fn, dtype, method
+        self.tolerances, self.report = tolerances, report
+        self.candidate_name = "user" if grad_fn else "generated"
+        self.kind = {
+            "symbolic": "symbolic",
+            "unrolled": "unrolled",
+            self.candidate_name: dtype,
+            "fd": method,
+        }
+        self.weight_sum = float(np.sum(np.abs(STENCILS[method][1])))
+        self.unrolled: Unrolled | None = None
+
+    def representable(self, point: Point) -> Point:
+        """The point rounded to the candidate's dtype, so that every source sees the same
+        numbers (float32 code cannot be asked about a float64 parameter)."""
+        dt = np.dtype(self.dtype)
+
+        def rounded(a):
+            return np.asarray(a, dtype=dt).astype(np.float64)
+
+        return Point(
+            {k: rounded(v) for k, v in point.params.items()}, rounded(point.X), rounded(point.Y)
+        )
+
+    def candidate(self, point: Point, p: int, shapes) -> tuple[dict, list[Problem]]:
+        dt = np.dtype(self.dtype)
+        params = {k: v.astype(dt) for k, v in point.params.items()}
+        X, Y = point.X.astype(dt), point.Y.astype(dt)
+        if self.grad_fn is None:
+            with np.errstate(all="raise"):
+                out = self.program.gradients(params, X, Y, activations=True)
+            return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}, []
+        return usercode.call(self.grad_fn, params, X, Y, shapes, p)
+
+    def point(self, point, p, rng, sample, projection, avoid_kinks) -> list[Comparison]:
+        spec = self.spec
+        shapes = _shapes(spec, point.X.shape[0])
+        entries = None
+        if sample is not None:
+            entries = {k: _sample(rng, s, sample) for k, s in shapes.items()}
+        tangents = {k: rng.standard_normal(s) for k, s in shapes.items()} if projection else {}
+        for redraws in range(KINK_REDRAWS + 1):
+            if projection:
+                found = self.projected(point, tangents)
+                kinked = any(kink for _, kink, _ in found.values())
+            else:
+                found = self.fd.differences(point.params, point.X, point.Y, self.method, entries)
+                kinked = any(k.any() for k in found.kinks.values())
+            if not avoid_kinks or not kinked:
+                break
+            if redraws == KINK_REDRAWS:
+                self.report.notes.append(
+                    f"point {p}: entries still at a kink after {redraws} redraws of the inputs"
+                )
+                break
+            X = random_inputs(spec, rng, len(point.X))
+            point = self.representable(Point(point.params, X, point.Y))
+        if avoid_kinks and redraws:
+            self.report.notes.append(f"point {p}: inputs redrawn {redraws} time(s) to avoid kinks")
+        truth = self.exact.gradients(point.params, point.X, point.Y)
+        cand, problems = self.candidate(point, p, shapes)
+        seen = {(q.tensor, q.message) for q in self.report.problems}
+        self.report.problems += [q for q in problems if (q.tensor, q.message) not in seen]
+        costs = np.abs(self.fd.sample_costs_at(point.params, point.X, point.Y))
+        written_out = {}
+        if self.unrolled is not None:
+            written_out = self.unrolled.gradients(point.params, point.X, point.Y)
+        rows = []
+        for key in shapes:
+            scale = float(np.max(np.abs(truth[key]), initial=0.0))
+            values = {"symbolic": truth[key]}
+            if key in written_out:
+                values["unrolled"] = written_out[key]
+                rows.append(self.compare(key, ("symbolic", "unrolled"), values, scale))
+            if key in cand:
+                values[self.candidate_name] = cand[key]
+                rows.append(self.compare(key, ("symbolic", self.candidate_name), values, scale))
+            note = ""
+            if projection:
+                sources = {k: v for k, v in values.items() if k != "unrolled"}
+                projected = self.projection_rows(key, sources, tangents[key], found[key], costs)
+                if all(c.verdict == "pass" for c in projected):
+                    rows += projected
+                    continue
+                note = "projection failed: checked entry by entry"
+                diffs = self.fd.differences(
+                    point.params, point.X, point.Y, self.method, names=(key,)
+                )
+            else:
+                diffs = found
+            values["fd"] = diffs.values[key]
+            noise = self.noise(key, costs, diffs.steps[key])
+            mask = None if entries is None else _mask(entries[key], shapes[key])
+            for a in (self.candidate_name, "symbolic"):
+                if a in values:
+                    c = self.compare(key, (a, "fd"), values, scale, noise, mask, diffs.kinks[key])
+                    c.note = note
+                    rows.append(c)
+        for c in rows:
+            c.point = p
+        return rows
+
+    def compare(self, key, pair, values, scale, noise=0.0, mask=None, kinks=None) -> Comparison:
+        rtol, atol = tolerance(self.kind[pair[0]], self.kind[pair[1]], self.tolerances)
+        a, b = pair
+        return compare(
+            display(key), pair, values[a], values[b], rtol, atol, scale, noise, mask, kinks
+        )
+
+    def noise(self, key, costs, steps):
+        """Rounding error of each finite difference: eps |C| / h times the stencil's weights
+        (the complex step subtracts nothing, so it has none)."""
+        if self.method == "complex":
+            return 0.0
+        n = len(costs)
+        size = costs[:, None] / n if key.startswith("a") else np.sum(costs) / n
+        return NOISE_SAFETY * EPS * size * self.weight_sum / steps
+
+    def projected(self, point: Point, tangents: dict) -> dict:
+        """The derivative of C along each tensor's random direction: (value, kink, step)."""
+        return {
+            key: self.fd.directional(point.params, point.X, point.Y, {key: v}, self.method)
+            for key, v in tangents.items()
+        }
+
+    def projection_rows(self, key, values, v, found, costs) -> list[Comparison]:
+        """Directional derivatives compared: sum(g * v) of each source against the finite
+        difference, held to the tolerances relative to sum |g * v| (the size of the terms)."""
+        derivative, kink, step = found
+        projected = {name: np.array([np.sum(g * v)]) for name, g in values.items()}
+        projected["fd"] = np.array([derivative])
+        scale = float(np.sum(np.abs(values["symbolic"] * v)))
+        noise = (
+            0.0
+            if self.method == "complex"
+            else (NOISE_SAFETY * EPS * np.sum(costs) / len(costs) * self.weight_sum / step)
+        )
+        rows = []
+        for a in (self.candidate_name, "symbolic"):
+            if a in projected:
+                c = self.compare(key, (a, "fd"), projected, scale, noise)
+                c.worst, c.note = (), "projection"
+                if kink:
+                    c.verdict, c.kinks = "kink", 1
+                rows.append(c)
+        return rows
+
+
+def _sample(rng: np.random.Generator, shape, k: int) -> np.ndarray:
+    size = int(np.prod(shape))
+    return np.sort(rng.choice(size, min(k, size), replace=False))
+
+
+def _mask(flat: np.ndarray, shape) -> np.ndarray:
+    m = np.zeros(int(np.prod(shape)), dtype=bool)
+    m[flat] = True
+    return m.reshape(shape)
+
+
+def assert_gradients_close(*args, **kwargs) -> Report:
+    """``check_gradients``, raising AssertionError with the per-tensor table when it fails."""
+    __tracebackhide__ = True
+    report = check_gradients(*args, **kwargs)
+    if not report.passed:
+        raise AssertionError("gradient check failed\n" + report.table())
+    return report

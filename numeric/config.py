@@ -1,0 +1,125 @@
+"""Networks to check, listed in ``[tool.bpverify]`` of pyproject.toml or in bpverify.toml.
+
+    [tool.bpverify]             # settings here apply to every network below
+    points = 3
+
+    [[tool.bpverify.check]]     # one table per network (in bpverify.toml: [[check]])
+    name = "two-layer tanh"
+    widths = [2, 8, 1]
+    activation = "tanh"
+    loss = "squared"
+    grad-fn = "mynet/grads.py:gradients"   # relative to the file; optional
+
+Keys are the ``bpverify check`` options without their dashes' leading ``--``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+FILES = ("bpverify.toml", "pyproject.toml")
+"""Where ``bpverify check`` looks, in this order, when no network is given."""
+
+KEYS: dict[str, type | tuple[type, ...]] = {
+    "name": str,
+    "widths": (list, str),
+    "activation": (str, list),
+    "loss": str,
+    "leaky-slope": (int, float, str),
+    "grad-fn": str,
+    "dtype": str,
+    "method": str,
+    "points": int,
+    "batch": int,
+    "seed": int,
+    "sample": int,
+    "projection": bool,
+    "avoid-kinks": bool,
+    "unrolled": bool,
+    "rtol": (int, float),
+    "atol": (int, float),
+}
+"""The keys a network's table may hold, with their TOML types."""
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be read as a list of networks."""
+
+
+def find(directory: Path = Path(".")) -> Path | None:
+    """The first of ``FILES`` in ``directory`` that lists networks to check."""
+    for name in FILES:
+        path = directory / name
+        if path.is_file() and (name != "pyproject.toml" or _section(path) is not None):
+            return path
+    return None
+
+
+def _section(path: Path) -> dict | None:
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML ({e}); fix the file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot be read ({e})") from None
+    if path.name == "pyproject.toml":
+        return doc.get("tool", {}).get("bpverify")
+    return doc
+
+
+def load(path: str | Path) -> list[dict]:
+    """The networks of a configuration file, each a dict of option keys (dashes as in the file),
+    the file's top-level settings filled in and ``grad-fn`` paths made relative to the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"no configuration file {str(path)!r}: give an existing file")
+    section = _section(path)
+    where = "[tool.bpverify]" if path.name == "pyproject.toml" else "the file"
+    if section is None:
+        raise ConfigError(f"{path}: no [tool.bpverify] table; add one with [[tool.bpverify.check]]")
+    prefix = "tool.bpverify." if path.name == "pyproject.toml" else ""
+    networks = section.get("check")
+    if not isinstance(networks, list) or not networks:
+        raise ConfigError(
+            f"{path}: {where} lists no networks; add a [[{prefix}check]] table with widths"
+        )
+    defaults = {k: v for k, v in section.items() if k != "check"}
+    _validate(path, defaults, f"[{prefix.rstrip('.')}]" if prefix else "top level")
+    out = []
+    for i, table in enumerate(networks, start=1):
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [[{prefix}check]] entry {i} is not a table")
+        _validate(path, table, f"[[{prefix}check]] entry {i}")
+        merged = {**defaults, **table}
+        if "widths" not in merged:
+            raise ConfigError(
+                f"{path}: [[{prefix}check]] entry {i} has no widths; add widths = [...]"
+            )
+        merged.setdefault("name", f"network {i}")
+        if "grad-fn" in merged:
+            file, sep, fn = merged["grad-fn"].rpartition(":")
+            if sep and file and not Path(file).is_absolute():
+                merged["grad-fn"] = f"{path.parent / file}:{fn}"
+        out.append(merged)
+    return out
+
+
+def _validate(path: Path, table: dict, where: str) -> None:
+    for key, value in table.items():
+        if key not in KEYS:
+            known = ", ".join(KEYS)
+            raise ConfigError(f"{path}: {where}: unknown key {key!r}; known keys: {known}")
+        if isinstance(value, bool) and KEYS[key] is not bool and bool not in _tuple(KEYS[key]):
+            raise ConfigError(f"{path}: {where}: {key} = {value!r} is not a {_name(KEYS[key])}")
+        if not isinstance(value, KEYS[key]):
+            raise ConfigError(f"{path}: {where}: {key} = {value!r} is not a {_name(KEYS[key])}")
+
+
+def _tuple(t) -> tuple:
+    return t if isinstance(t, tuple) else (t,)
+
+
+def _name(t) -> str:
+    names = {list: "list", str: "string", int: "whole number", float: "number", bool: "boolean"}
+    return " or ".join(names[x] for x in _tuple(t))
