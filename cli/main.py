@@ -60,8 +60,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import derive, generate, prove, train
+    from . import check, derive, generate, prove, train
 
+    main.add_command(check.check)
     main.add_command(derive.derive)
     main.add_command(generate.generate)
     main.add_command(prove.prove)

@@ -57,6 +57,14 @@ from .options import build_spec, with_network_options
     help="Resume from FILE.npz (network, parameters, optimizer state, history).",
 )
 @click.option("--json", "as_json", is_flag=True, help="End with a JSON summary line on stdout.")
+@click.option(
+    "--check-every",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Before training and every N epochs, a sampled three-way gradient check of the "
+    "generated code; stop if it fails.",
+)
 def train(
     data,
     target,
@@ -79,6 +87,7 @@ def train(
     save,
     load_path,
     as_json,
+    check_every,
 ):
     """Train a network on a data set with the generated NumPy gradients.
 
@@ -101,6 +110,8 @@ def train(
         _need_matplotlib()
     if epochs < 0 or batch_size < 0:
         raise click.BadParameter("--epochs and --batch-size must be >= 0")
+    if check_every is not None and check_every < 1:
+        raise click.BadParameter("--check-every must be >= 1 (epochs between checks)")
     rng = np.random.default_rng(seed)
     dataset = datasets.load(data, target=target, n=samples, rng=rng, noise=noise)
     fraction = test_fraction if test_fraction is not None else (0.2 if len(dataset) >= 50 else 0.0)
@@ -123,6 +134,10 @@ def train(
     score = datasets.accuracy if dataset.classes else None
 
     start = meta["epoch"] if meta else 0
+    check = None
+    if check_every:
+        check = _gradient_check(spec, params, X, Y, dtype, check_every)
+        check(start)
     with click.progressbar(
         length=epochs,
         label=f"training {spec.describe()}",
@@ -147,12 +162,17 @@ def train(
                 Y_test=Y_test,
                 accuracy=score,
                 on_epoch=on_epoch,
+                check=check,
                 start_epoch=start,
                 history=meta["history"] if meta else None,
             )
         except KeyboardInterrupt:
             click.echo("\nbpverify train: interrupted; nothing was saved", err=True)
             raise click.exceptions.Exit(130) from None
+        except GradientCheckFailed as e:
+            click.echo(f"\n{e.report.table()}", err=True)
+            click.echo(f"bpverify train: {e}; stopped, nothing was saved", err=True)
+            raise click.exceptions.Exit(1) from None
 
     if save:
         model_file.save_model(save, spec, params, opt, history, epoch=history.epochs, rng=rng)
@@ -162,6 +182,42 @@ def train(
     click.echo(_line(summary))
     if as_json:
         click.echo(json.dumps(summary))
+
+
+CHECK_SAMPLES = 8
+"""Training samples (the first ones) at which --check-every checks the gradients."""
+CHECK_ENTRIES = 5
+"""Entries per tensor whose finite differences --check-every compares."""
+
+
+class GradientCheckFailed(Exception):
+    def __init__(self, epoch, report):
+        worst = ", ".join(sorted({c.tensor for c in report.failures()} | _problem_tensors(report)))
+        super().__init__(f"gradient check failed at epoch {epoch} ({worst})")
+        self.report = report
+
+
+def _problem_tensors(report) -> set[str]:
+    return {p.tensor or "gradients" for p in report.problems}
+
+
+def _gradient_check(spec, params, X, Y, dtype, every):
+    """``check(epoch)`` for the training loop: the generated gradients at the current
+    parameters, on the first training samples, against the symbolic values and sampled finite
+    differences."""
+    from bpverify.numeric.check import Point, check_gradients
+
+    count = min(CHECK_SAMPLES, len(X))
+
+    def check(epoch):
+        if epoch % every:
+            return
+        at = Point(dict(params), X[:count], Y[:count])
+        report = check_gradients(spec, dtype=dtype, sample=CHECK_ENTRIES, at=at)
+        if not report.passed:
+            raise GradientCheckFailed(epoch, report)
+
+    return check
 
 
 def _spec_for(dataset, layers, widths, hidden, activation, loss, leaky_slope):

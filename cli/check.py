@@ -1,0 +1,175 @@
+"""``bpverify check``: the three-way gradient check, for one network or every configured one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .files import check_writable, write_text_atomic
+from .options import build_spec, with_network_options
+
+FAILED = 1
+
+
+@click.command()
+@with_network_options
+@click.option(
+    "--grad-fn",
+    default=None,
+    metavar="FILE.py:FUNCTION",
+    help="Check your own FUNCTION(params, X, Y) -> dict instead of the generated code.",
+)
+@click.option(
+    "--dtype",
+    type=click.Choice(["float64", "float32"]),
+    default="float64",
+    show_default=True,
+    help="Precision of the code under test.",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["auto", "complex", "richardson", "central"]),
+    default="auto",
+    show_default=True,
+    help="Finite differences; auto: the complex step when every activation is analytic, "
+    "else richardson.",
+)
+@click.option("--points", type=int, default=3, show_default=True, help="Random points to check.")
+@click.option("--batch", type=int, default=4, show_default=True, help="Samples per point.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--sample", type=int, default=None, help="Finite differences of K entries per tensor."
+)
+@click.option(
+    "--projection",
+    is_flag=True,
+    help="Compare directional derivatives, entry by entry only where they disagree.",
+)
+@click.option(
+    "--avoid-kinks",
+    is_flag=True,
+    help="Redraw inputs until no relu pre-activation lies within a step of 0.",
+)
+@click.option(
+    "--unrolled",
+    is_flag=True,
+    help="Also SymPy's derivative of the written-out network (at most 60 parameters).",
+)
+@click.option("--rtol", type=float, default=None, help="Relative tolerance for every pair.")
+@click.option("--atol", type=float, default=None, help="Absolute tolerance (times the scale).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write FILE.json.")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write FILE.xml.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Check the networks of FILE (default without --widths: bpverify.toml or "
+    "pyproject.toml [tool.bpverify] here).",
+)
+def check(
+    layers,
+    widths,
+    activation,
+    loss,
+    leaky_slope,
+    grad_fn,
+    dtype,
+    method,
+    points,
+    batch,
+    seed,
+    sample,
+    projection,
+    avoid_kinks,
+    unrolled,
+    rtol,
+    atol,
+    json_path,
+    junit_path,
+    config_path,
+):
+    """Check gradients three ways: symbolic (34 digits), the code, finite differences.
+
+    \b
+    Every tensor (W1, b1, ..., dC/da0, ...) is compared for each pair of sources; the table
+    names the worst entry and both values there. Exit code 0 when every comparison passes,
+    1 on a mismatch or a problem in the checked code, 2 on bad input.
+
+    \b
+    Examples:
+      bpverify check --widths 2,3,1 --activation tanh
+      bpverify check --widths 4,8,3 --loss softmax-cross-entropy --grad-fn mine.py:grads
+      bpverify check            # the networks of [tool.bpverify] in pyproject.toml
+    """
+    from bpverify.numeric import config as cfg
+    from bpverify.numeric.check import check_gradients
+    from bpverify.numeric.report import to_json, to_junit
+
+    for path in (json_path, junit_path):
+        if path:
+            check_writable(path)
+    options = {
+        "grad_fn": grad_fn,
+        "dtype": dtype,
+        "method": None if method == "auto" else method,
+        "points": points,
+        "batch": batch,
+        "seed": seed,
+        "sample": sample,
+        "projection": projection,
+        "avoid_kinks": avoid_kinks,
+        "unrolled": unrolled,
+        "rtol": rtol,
+        "atol": atol,
+    }
+    if widths is None and layers is None:
+        path = Path(config_path) if config_path else cfg.find()
+        if path is None:
+            raise click.UsageError(
+                "no network given: pass --widths n0,...,nL, or list networks under "
+                "[tool.bpverify] in pyproject.toml (or in bpverify.toml)"
+            )
+        jobs = [_from_config(entry, options) for entry in cfg.load(path)]
+    elif config_path:
+        raise click.UsageError("give either --config or a network (--widths), not both")
+    else:
+        spec = build_spec(layers, widths, activation, loss, leaky_slope)
+        if spec.symbolic:
+            raise click.UsageError("check needs numbers: give the widths, e.g. --widths 2,3,1")
+        jobs = [(spec, options)]
+    reports = []
+    for spec, kwargs in jobs:
+        report = check_gradients(spec, **kwargs)
+        reports.append(report)
+        click.echo(report.table())
+        click.echo()
+    if json_path:
+        write_text_atomic(json_path, to_json(reports) + "\n")
+    if junit_path:
+        write_text_atomic(junit_path, to_junit(reports))
+    passed = sum(r.passed for r in reports)
+    verdict = "PASS" if passed == len(reports) else "FAIL"
+    click.echo(f"{verdict}: {passed} of {len(reports)} network(s) passed")
+    return 0 if verdict == "PASS" else FAILED
+
+
+def _from_config(entry: dict, defaults: dict):
+    """A network and its check options from one configuration entry (file values win over the
+    command line's defaults)."""
+    widths = entry["widths"]
+    text = widths if isinstance(widths, str) else ",".join(str(w) for w in widths)
+    activation = entry.get("activation", "sigmoid")
+    if isinstance(activation, list):
+        activation = ",".join(activation)
+    spec = build_spec(
+        None, text, activation, entry.get("loss", "squared"), str(entry.get("leaky-slope", "0.01"))
+    )
+    kwargs = dict(defaults)
+    for key, value in entry.items():
+        if key not in ("widths", "activation", "loss", "leaky-slope"):
+            kwargs[key.replace("-", "_")] = value
+    if kwargs.get("method") == "auto":
+        kwargs["method"] = None
+    return spec, kwargs
