@@ -81,3 +81,15 @@ def test_quick_start_install_and_run(tmp_path):
     )
     assert p.returncode == 0, p.stderr[-3000:]
     assert r"\frac{\partial C_0}{\partial w^{(3)}_{jk}}" in p.stdout
+
+
+def test_ci_snippet_runs_a_documented_command():
+    """The GitHub Actions snippet in docs/check.md runs the same check as a tested sh block."""
+    text = (ROOT / "docs" / "check.md").read_text()
+    (yaml,) = re.findall(r"```yaml\n(.*?)```", text, re.S)
+    runs = [line.split("run:", 1)[1].strip() for line in yaml.splitlines() if "run:" in line]
+    checks = [r for r in runs if r.startswith("bpverify")]
+    assert checks
+    tested = "\n".join(b for d, b in blocks("sh") if d == "check.md")
+    for command in checks:
+        assert command in tested.splitlines()
