@@ -137,7 +137,10 @@ def train(
     check = None
     if check_every:
         check = _gradient_check(spec, params, X, Y, dtype, check_every)
-        check(start)
+        try:
+            check(start)
+        except GradientCheckFailed as e:
+            _stop(e)
     with click.progressbar(
         length=epochs,
         label=f"training {spec.describe()}",
@@ -170,9 +173,7 @@ def train(
             click.echo("\nbpverify train: interrupted; nothing was saved", err=True)
             raise click.exceptions.Exit(130) from None
         except GradientCheckFailed as e:
-            click.echo(f"\n{e.report.table()}", err=True)
-            click.echo(f"bpverify train: {e}; stopped, nothing was saved", err=True)
-            raise click.exceptions.Exit(1) from None
+            _stop(e)
 
     if save:
         model_file.save_model(save, spec, params, opt, history, epoch=history.epochs, rng=rng)
@@ -195,6 +196,12 @@ class GradientCheckFailed(Exception):
         worst = ", ".join(sorted({c.tensor for c in report.failures()} | _problem_tensors(report)))
         super().__init__(f"gradient check failed at epoch {epoch} ({worst})")
         self.report = report
+
+
+def _stop(e: GradientCheckFailed):
+    click.echo(f"\n{e.report.table()}", err=True)
+    click.echo(f"bpverify train: {e}; stopped, nothing was saved", err=True)
+    raise click.exceptions.Exit(1) from None
 
 
 def _problem_tensors(report) -> set[str]:

@@ -17,3 +17,15 @@ def test_derive_benchmark_runs():
     )
     assert p.returncode == 0, p.stderr[-2000:]
     assert "4096" in p.stdout
+
+
+def test_check_benchmark_runs():
+    p = subprocess.run(
+        [sys.executable, "benchmarks/check_bench.py", "--quick", "--no-torch"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "| bpverify, central |" in p.stdout and "| True |" in p.stdout

@@ -239,3 +239,55 @@ def test_divergence_is_reported_not_a_traceback():
     )
     assert r.exit_code == 2
     assert "training diverged at epoch" in r.stderr and "lower --lr" in r.stderr
+
+
+def test_check_every_passes_on_the_generated_code():
+    result = run(
+        "--data",
+        "moons",
+        "--hidden",
+        "8",
+        "--activation",
+        "tanh",
+        "--epochs",
+        "4",
+        "--check-every",
+        "2",
+        "--json",
+    )
+    assert summary(result)["epochs"] == 4
+
+
+def test_check_every_stops_training_when_the_gradients_are_wrong(monkeypatch, tmp_path):
+    from bpverify.numeric.program import Program
+
+    right = Program.gradients
+
+    def wrong(self, params, X, Y, activations=False):
+        grads = right(self, params, X, Y, activations)
+        grads["W2"] = grads["W2"] * 1.01
+        return grads
+
+    monkeypatch.setattr(Program, "gradients", wrong)
+    save = tmp_path / "model.npz"
+    result = run(
+        "--data",
+        "xor",
+        "--widths",
+        "2,4,1",
+        "--epochs",
+        "10",
+        "--check-every",
+        "5",
+        "--save",
+        str(save),
+    )
+    assert result.exit_code == 1
+    assert "gradient check failed at epoch 0 (W2)" in result.stderr
+    assert "W2      symbolic-generated" in result.stderr
+    assert "Traceback" not in result.output and not save.exists()
+
+
+def test_check_every_must_be_positive():
+    result = run("--data", "xor", "--widths", "2,4,1", "--check-every", "0")
+    assert result.exit_code == 2 and "--check-every" in result.stderr

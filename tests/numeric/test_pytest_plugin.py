@@ -1,0 +1,54 @@
+"""The pytest plugin: the gradient_check fixture passes correct code and fails wrong code with
+the per-tensor table."""
+
+import subprocess
+import sys
+import textwrap
+
+
+def run_pytest(tmp_path, body: str) -> subprocess.CompletedProcess:
+    (tmp_path / "test_user.py").write_text(textwrap.dedent(body))
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_user.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+BODY = """
+    from bpverify.derive import NetworkSpec
+    from bpverify.numeric import Program
+
+    program = Program(NetworkSpec(2, (3, 4, 2), "tanh"))
+
+    def right(params, X, Y):
+        return program.gradients(params, X, Y)
+
+    def wrong(params, X, Y):
+        grads = program.gradients(params, X, Y)
+        grads["b2"] = -grads["b2"]
+        return grads
+
+    def test_right(gradient_check):
+        report = gradient_check((3, 4, 2), right, activation="tanh")
+        assert report.passed
+
+    def test_wrong(gradient_check):
+        gradient_check((3, 4, 2), wrong, activation="tanh")
+"""
+
+
+def test_fixture_passes_right_code_and_fails_wrong_code_with_the_table(tmp_path):
+    p = run_pytest(tmp_path, BODY)
+    assert p.returncode == 1, p.stdout[-3000:]
+    assert "1 failed, 1 passed" in p.stdout
+    assert "b2      symbolic-user" in p.stdout
+    assert "FAIL: 14 comparisons, 2 failed (b2 symbolic-user, b2 user-fd)" in p.stdout
+
+
+def test_plugin_module_does_not_import_sympy():
+    code = "import sys, bpverify.numeric.pytest_plugin; print('sympy' in sys.modules)"
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert p.stdout.strip() == "False"
