@@ -87,7 +87,9 @@ def loss_rule(loss: Loss) -> sp.Expr:
     return sp.factor(d.xreplace({out[k]: out_k, y[k]: y_k}))
 
 
-def _summand(loss: Loss, out: sp.MatrixExpr, y: sp.MatrixExpr) -> tuple[sp.Expr, sp.MatrixExpr]:
+def _summand(
+    loss: Loss, out: sp.MatrixExpr, y: sp.MatrixExpr, compose=None
+) -> tuple[sp.Expr, sp.MatrixExpr]:
     """C_0 = coeff * (sum over outputs of T) with T read elementwise: (coeff, T).
 
     The summand of C_0's sum over j is read elementwise (``lift``); a sum over all outputs
@@ -98,13 +100,20 @@ def _summand(loss: Loss, out: sp.MatrixExpr, y: sp.MatrixExpr) -> tuple[sp.Expr,
     o, t = sp.IndexedBase("o"), sp.IndexedBase("t")
     c0 = loss.per_sample(o, t, j, N)
     coeff, total = c0.as_independent(sp.Sum, as_Add=False)
-    summand = sp.expand_log(total.function, force=True)
-    return coeff, lift(summand.xreplace({o[j]: out_k, t[j]: y_k}), {out_k: out, y_k: y}, o)
+    summand = sp.expand_log(total.function, force=True).xreplace({o[j]: out_k, t[j]: y_k})
+    if compose is not None:
+        summand = sp.simplify(summand.xreplace({out_k: compose(out_k)}))
+    return coeff, lift(summand, {out_k: out, y_k: y}, o)
 
 
-def sample_costs(loss: Loss, out: sp.MatrixExpr, y: sp.MatrixExpr) -> sp.MatrixExpr:
-    """C_0 of every sample: a 1 x n row, one entry per column of ``out`` and ``y``."""
-    coeff, terms = _summand(loss, out, y)
+def sample_costs(loss: Loss, out: sp.MatrixExpr, y: sp.MatrixExpr, compose=None) -> sp.MatrixExpr:
+    """C_0 of every sample: a 1 x n row, one entry per column of ``out`` and ``y``.
+
+    With ``compose`` (a function f of one scalar) the loss is written in z, out = f(z), and
+    SymPy simplifies the composition: cross-entropy after a sigmoid becomes -y z + log(e^z + 1),
+    with no 1 - sigma(z) left to cancel.
+    """
+    coeff, terms = _summand(loss, out, y, compose)
     return coeff * (OneMatrix(1, out.shape[0]) * terms)
 
 

@@ -31,7 +31,7 @@ import numpy as np
 from bpverify.derive import LOSSES, NetworkSpec
 
 from . import usercode
-from .compare import NOISE_SAFETY, TOLERANCES, Comparison, compare, tolerance
+from .compare import FLOORS, NOISE_SAFETY, TOLERANCES, Comparison, compare, tolerance
 from .exact import Exact, Unrolled
 from .finite import EPS, METHODS, STENCILS, FiniteDifferences, analytic, default_method
 from .init import init_params
@@ -173,7 +173,7 @@ def check_gradients(
     if isinstance(grad_fn, str):
         grad_fn = usercode.load(grad_fn)
     if at is not None:
-        batch, points = at.X.shape[0], 1
+        batch, points = np.shape(at.X)[0], 1
     exact, fd, program = _sources(spec, dtype)
     candidate = "user" if grad_fn is not None else "generated"
     mode = "every entry"
@@ -181,7 +181,7 @@ def check_gradients(
         mode = f"{sample} sampled entries per tensor"
     if projection:
         mode = "random projections" + (f", {sample} sampled entries" if sample else "")
-    report = Report(spec.describe(), candidate, dtype, method, points, batch, mode)
+    report = Report(spec.describe(), candidate, dtype, method, points, batch, mode, name=name)
     tolerances = dict(TOLERANCES)
     if rtol is not None or atol is not None:  # the user's tolerances, for every pair
         override = (rtol if rtol is not None else 0.0, atol if atol is not None else 0.0)
@@ -242,7 +242,8 @@ class _Run:
         params = {k: v.astype(dt) for k, v in point.params.items()}
         X, Y = point.X.astype(dt), point.Y.astype(dt)
         if self.grad_fn is None:
-            with np.errstate(all="raise"):
+            # the generated code saturates quietly by design; a NaN it made would fail the check
+            with np.errstate(all="ignore"):
                 out = self.program.gradients(params, X, Y, activations=True)
             return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}, []
         return usercode.call(self.grad_fn, params, X, Y, shapes, p)
@@ -274,6 +275,8 @@ class _Run:
             self.report.notes.append(f"point {p}: inputs redrawn {redraws} time(s) to avoid kinks")
         truth = self.exact.gradients(point.params, point.X, point.Y)
         cand, problems = self.candidate(point, p, shapes)
+        for q in problems:
+            q.tensor = display(q.tensor) if q.tensor else q.tensor
         seen = {(q.tensor, q.message) for q in self.report.problems}
         self.report.problems += [q for q in problems if (q.tensor, q.message) not in seen]
         costs = np.abs(self.fd.sample_costs_at(point.params, point.X, point.Y))
@@ -297,7 +300,9 @@ class _Run:
                 if all(c.verdict == "pass" for c in projected):
                     rows += projected
                     continue
-                note = "projection failed: checked entry by entry"
+                kink = any(c.verdict == "kink" for c in projected)
+                note = "projection " + ("crossed a kink" if kink else "failed")
+                note += ": checked entry by entry"
                 diffs = self.fd.differences(
                     point.params, point.X, point.Y, self.method, names=(key,)
                 )
@@ -318,8 +323,22 @@ class _Run:
     def compare(self, key, pair, values, scale, noise=0.0, mask=None, kinks=None) -> Comparison:
         rtol, atol = tolerance(self.kind[pair[0]], self.kind[pair[1]], self.tolerances)
         a, b = pair
+        noise = noise + max(FLOORS.get(self.kind[a], 0.0), FLOORS.get(self.kind[b], 0.0))
+        unavailable = None
+        if b == "fd":  # an overflowing loss leaves some entries without a finite difference
+            unavailable = ~np.isfinite(values[b]) & (True if mask is None else mask)
         return compare(
-            display(key), pair, values[a], values[b], rtol, atol, scale, noise, mask, kinks
+            display(key),
+            pair,
+            values[a],
+            values[b],
+            rtol,
+            atol,
+            scale,
+            noise,
+            mask,
+            kinks,
+            unavailable,
         )
 
     def noise(self, key, costs, steps):
@@ -328,8 +347,9 @@ class _Run:
         if self.method == "complex":
             return 0.0
         n = len(costs)
-        size = costs[:, None] / n if key.startswith("a") else np.sum(costs) / n
-        return NOISE_SAFETY * EPS * size * self.weight_sum / steps
+        with np.errstate(all="ignore"):  # an infinite cost leaves no finite difference anyway
+            size = costs[:, None] / n if key.startswith("a") else np.sum(costs) / n
+            return NOISE_SAFETY * EPS * size * self.weight_sum / steps
 
     def projected(self, point: Point, tangents: dict) -> dict:
         """The derivative of C along each tensor's random direction: (value, kink, step)."""

@@ -43,6 +43,13 @@ TOLERANCES: dict[str, tuple[float, float]] = {
 }
 """(rtol, atol) by the way a value is computed (see the module docstring)."""
 
+FLOORS: dict[str, float] = {
+    "float64": float(np.finfo(np.float64).tiny),
+    "float32": float(np.finfo(np.float32).tiny),
+}
+"""Absolute errors always allowed to code of that dtype: below the smallest normal number,
+precision is lost gradually and a gradient may even be flushed to zero."""
+
 NOISE_SAFETY = 100.0
 """How many times eps * |C| / h a finite difference may be off by rounding alone."""
 
@@ -59,10 +66,11 @@ class Comparison:
     """One tensor compared between two sources.
 
     ``max_abs`` and ``max_rel`` are over the entries compared (relative error |a-b| /
-    max(|a|,|b|), 0 where both are 0); ``worst`` is the index of the entry furthest beyond (or
-    closest to) its tolerance, with the two values there; ``kinks`` counts entries left out
-    because their finite difference crossed a kink; ``verdict`` is "pass", "FAIL", or "kink"
-    when every entry was left out. ``point`` says which random point it came from.
+    max(|a|,|b|), 0 where both are 0, infinite for a NaN); ``worst`` is the index of the entry
+    furthest beyond (or closest to) its tolerance, with the two values there; ``kinks`` counts
+    entries left out because their finite difference crossed a kink. ``verdict`` is "pass",
+    "FAIL", "kink" when every entry was left out for a kink, or "skip" when none had a finite
+    difference. ``point`` says which random point it came from.
     """
 
     tensor: str
@@ -113,9 +121,11 @@ def compare(
     noise: np.ndarray | float = 0.0,
     mask: np.ndarray | None = None,
     kinks: np.ndarray | None = None,
+    unavailable: np.ndarray | None = None,
 ) -> Comparison:
     """Compare a and b (same shape) on the entries of ``mask`` (all by default), leaving out
-    ``kinks``. See the module docstring for the criterion."""
+    ``kinks`` and ``unavailable`` entries (no finite difference: the loss overflowed there).
+    See the module docstring for the criterion."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     use = np.ones(a.shape, dtype=bool) if mask is None else mask.copy()
@@ -123,19 +133,36 @@ def compare(
     if kinks is not None:
         n_kinks = int(np.count_nonzero(use & kinks))
         use &= ~kinks
+    note = ""
+    if unavailable is not None and (use & unavailable).any():
+        note = f"{int(np.count_nonzero(use & unavailable))} without a finite difference"
+        use &= ~unavailable
     if not use.any():
-        verdict = "kink" if n_kinks else "pass"
+        verdict = "kink" if n_kinks else "skip" if note else "pass"
         return Comparison(
-            tensor, pair, 0.0, 0.0, (), (np.nan, np.nan), rtol, atol, 0, n_kinks, verdict=verdict
+            tensor,
+            pair,
+            0.0,
+            0.0,
+            (),
+            (np.nan, np.nan),
+            rtol,
+            atol,
+            0,
+            n_kinks,
+            verdict=verdict,
+            note=note,
         )
-    err = np.abs(a - b)
+    with np.errstate(invalid="ignore", over="ignore"):
+        err = np.abs(a - b)
+    err = np.where(np.isnan(err), np.inf, err)  # a NaN never agrees
     big = np.maximum(np.abs(a), np.abs(b))
     with np.errstate(invalid="ignore", divide="ignore"):
         rel = np.where(big > 0, err / np.where(big > 0, big, 1.0), 0.0)
         allowed = rtol * big + atol * scale + noise
         ratio = np.where(allowed > 0, err / np.where(allowed > 0, allowed, 1.0), np.inf)
     ratio = np.where(err == 0, 0.0, ratio)
-    ratio = np.where(np.isnan(err), np.inf, ratio)  # a NaN never agrees
+    rel = np.where(np.isinf(err), np.inf, rel)
     masked = np.where(use, ratio, -1.0)
     flat = int(np.argmax(masked))
     worst = np.unravel_index(flat, a.shape)
@@ -143,8 +170,8 @@ def compare(
     return Comparison(
         tensor,
         pair,
-        float(np.nanmax(np.where(use, err, 0.0))),
-        float(np.nanmax(np.where(use, rel, 0.0))),
+        float(np.max(np.where(use, err, 0.0))),
+        float(np.max(np.where(use, rel, 0.0))),
         tuple(int(i) for i in worst),
         (float(a[worst]), float(b[worst])),
         rtol,
@@ -153,4 +180,5 @@ def compare(
         n_kinks,
         verdict="pass" if r <= 1.0 else "FAIL",
         ratio=r,
+        note=note,
     )

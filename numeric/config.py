@@ -63,9 +63,13 @@ def _section(path: Path) -> dict | None:
         raise ConfigError(f"{path}: not valid TOML ({e}); fix the file") from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: cannot be read ({e})") from None
-    if path.name == "pyproject.toml":
-        return doc.get("tool", {}).get("bpverify")
-    return doc
+    if path.name != "pyproject.toml":
+        return doc
+    tool = doc.get("tool", {})
+    section = tool.get("bpverify") if isinstance(tool, dict) else None
+    if section is not None and not isinstance(section, dict):
+        raise ConfigError(f"{path}: [tool.bpverify] must be a table of settings and checks")
+    return section
 
 
 def load(path: str | Path) -> list[dict]:

@@ -149,8 +149,8 @@ A matrix symbol is looked up by name among the values computed so far."""
 
 
 class _Evaluator:
-    def __init__(self, values: dict[str, np.ndarray], batch: int, slope: sp.Rational):
-        self.values, self.batch, self.slope = values, batch, slope
+    def __init__(self, values: dict[str, np.ndarray], batch: int, slope: sp.Rational, digits):
+        self.values, self.batch, self.slope, self.digits = values, batch, slope, digits
         self.memo: dict = {}
 
     def __call__(self, node) -> np.ndarray:
@@ -161,7 +161,7 @@ class _Evaluator:
         return self.memo[node]
 
     def scalar(self, expr: sp.Expr):
-        return mpmath.mpf(sp.Float(expr.xreplace({batch_symbol: self.batch}), DIGITS + 10))
+        return mpmath.mpf(sp.Float(expr.xreplace({batch_symbol: self.batch}), self.digits + 10))
 
 
 class Exact:
@@ -189,7 +189,7 @@ class Exact:
         for l in range(1, L + 1):
             values[f"W{l}"] = to_mp(params[f"W{l}"])
             values[f"b{l}"] = to_mp(np.asarray(params[f"b{l}"])[:, None])
-        ev = _Evaluator(values, X.shape[0], self.spec.leaky_slope)
+        ev = _Evaluator(values, X.shape[0], self.spec.leaky_slope, self.digits)
         for ls in s.layers.values():
             for sym in (ls.z, ls.a):
                 values[sym.name] = ev(d.forward[sym])

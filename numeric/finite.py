@@ -57,8 +57,17 @@ STENCILS = {
 
 METHODS = tuple(STEPS)
 
+COMPOSED = frozenset({"cross-entropy"})
+"""Losses evaluated as a function of z^(L), composed with the output activation by SymPy:
+log(1 - a) of a sigmoid near 1 loses to cancellation every digit that 1 - a lacks, more than a
+finite difference can afford; -y z + log(e^z + 1) loses none."""
+
 KINKED = frozenset({"relu", "leaky_relu"})
 """Activations with a kink at z = 0."""
+
+WIDE = {False: np.longdouble, True: np.clongdouble}
+"""Where float64 overflows (a sigmoid's e^-z at z = -800), the differences are taken again in
+the platform's long double: x87 extended precision on x86-64 Linux, exponents to 1e4932."""
 
 CHUNK_BYTES = 1 << 18
 """Size of the largest matrix of one batch of perturbations: small enough to stay in a core's
@@ -127,12 +136,19 @@ class FiniteDifferences:
                 self.act[l] = sp.lambdify(_x, definition, "numpy", printer=_DefinitionPrinter)
         self.kinked = {l for l, name in enumerate(spec.activations, 1) if name in KINKED}
         s = network_symbols(spec)
-        out = s.layers[self.L].z if self.owns_output else s.layers[self.L].a
+        # The loss takes z^(L) when it owns the output activation, or when it is composed with
+        # it (see COMPOSED); a^(L) otherwise.
+        compose = None
+        last = ACTIVATIONS.get(spec.activations[-1])
+        if spec.loss in COMPOSED and last is not None:
+            compose = lambda u: last.expression(u, spec.leaky_slope)  # noqa: E731
+        self.from_z = self.owns_output or compose is not None
+        out = s.layers[self.L].z if self.from_z else s.layers[self.L].a
         printer = BackpropPrinter({"fully_qualified_modules": True, "inline": True})
         namespace = {"log_safe": np.log, "logsumexp": _logsumexp}
         self.sample_costs = sp.lambdify(
             [out, s.y],
-            derive_rules.sample_costs(loss, out, s.y),
+            derive_rules.sample_costs(loss, out, s.y, compose),
             modules=[namespace, "numpy"],
             printer=printer,
             docstring_limit=0,
@@ -150,7 +166,7 @@ class FiniteDifferences:
         for m in range(l, self.L + 1):
             if m in self.kinked:
                 kink |= _crossed(z, base[m][:, cols]).any(axis=0)
-            if m == self.L and self.owns_output:
+            if m == self.L and self.from_z:
                 out = z
                 break
             a = self._activate(m, z)
@@ -164,7 +180,7 @@ class FiniteDifferences:
         z, a = {}, {0: a0}
         for l in range(1, self.L + 1):
             z[l] = params[f"W{l}"] @ a[l - 1] + params[f"b{l}"][:, None]
-            if l < self.L or not self.owns_output:
+            if l < self.L or not self.from_z:
                 a[l] = self._activate(l, z[l])
         return z, a
 
@@ -182,13 +198,13 @@ class FiniteDifferences:
             raise ValueError(f"unknown finite-difference method {method!r}: choose {METHODS}")
         if method == "complex" and not analytic(self.spec):
             raise ValueError("the complex step needs analytic activations; use richardson")
-        dtype = np.complex128 if method == "complex" else np.float64
         params = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
         X = np.asarray(X, dtype=np.float64)
-        y = np.asarray(Y, dtype=np.float64).T.astype(dtype)
-        cast = {k: v.astype(dtype) for k, v in params.items()}
-        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-            z, a = self._forward(cast, X.T.astype(dtype))
+        Y = np.asarray(Y, dtype=np.float64)
+        complex_step = method == "complex"
+        state = self._state(params, X, Y, np.complex128 if complex_step else np.float64)
+        wide = None
+        a = state[2]
         shapes = {k: v.shape for k, v in params.items()}
         shapes.update({f"a{l}": (X.shape[0], self.spec.widths[l]) for l in range(self.L)})
         names = names or tuple(shapes)
@@ -202,14 +218,25 @@ class FiniteDifferences:
             v = np.full(size, np.nan)
             k = np.zeros(size, dtype=bool)
             with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-                d, kk = self._entries(name, idx, h[idx], method, cast, z, a, y)
-            v[idx], k[idx] = d, kk
+                v[idx], k[idx] = self._entries(name, idx, h[idx], method, *state)
+                again = idx[~np.isfinite(v[idx])]
+                if len(again):  # overflow in float64: the same differences with a wider exponent
+                    if wide is None:
+                        wide = self._state(params, X, Y, WIDE[complex_step])
+                    v[again], k[again] = self._entries(name, again, h[again], method, *wide)
             values[name], kinks[name], steps[name] = (
                 v.reshape(shape),
                 k.reshape(shape),
                 h.reshape(shape),
             )
         return Differences(method, values, kinks, steps)
+
+    def _state(self, params, X, Y, dtype):
+        """Parameters, z and a of every layer, and y, in ``dtype``: where perturbations start."""
+        cast = {k: v.astype(dtype) for k, v in params.items()}
+        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+            z, a = self._forward(cast, X.T.astype(dtype))
+        return cast, z, a, Y.T.astype(dtype)
 
     def _entries(self, name, idx, h, method, params, z, a, y):
         offsets, weights = STENCILS[method]
@@ -272,14 +299,12 @@ class FiniteDifferences:
     def directional(self, params: dict, X, Y, tangents: dict[str, np.ndarray], method: str):
         """The derivative of C along ``tangents`` (one tensor's name and a direction shaped like
         it), whether a kink was crossed, and the step. Used by the random-projection check."""
-        dtype = np.complex128 if method == "complex" else np.float64
         params = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
         X = np.asarray(X, dtype=np.float64)
-        y = np.asarray(Y, dtype=np.float64).T.astype(dtype)
-        cast = {k: v.astype(dtype) for k, v in params.items()}
+        dtype = np.complex128 if method == "complex" else np.float64
+        cast, z, a, y = self._state(params, X, np.asarray(Y, dtype=np.float64), dtype)
         offsets, weights = STENCILS[method]
         with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-            z, a = self._forward(cast, X.T.astype(dtype))
             ((name, v),) = tangents.items()
             kind, l = name[0], int(name[1:])
             x = params[name] if name in params else a[l].T.real
@@ -305,7 +330,7 @@ class FiniteDifferences:
         params = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
         with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
             z, a = self._forward(params, np.asarray(X, dtype=np.float64).T)
-            out = z[self.L] if self.owns_output else a[self.L]
+            out = z[self.L] if self.from_z else a[self.L]
             return self.sample_costs(out, np.asarray(Y, dtype=np.float64).T)[0]
 
 
