@@ -1,0 +1,271 @@
+"""bpverify check: exit codes, the user's gradient function, report files and configuration."""
+
+import json
+from xml.etree import ElementTree as ET
+
+import pytest
+from click.testing import CliRunner
+
+from bpverify.cli.main import main
+
+# A hand-written backprop for widths 2,3,1, sigmoid, squared loss; and broken variants.
+USER_CODE = """\
+import numpy as np
+
+
+def _s(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def grads(params, X, Y):
+    n = X.shape[0]
+    A1 = _s(X @ params["W1"].T + params["b1"])
+    A2 = _s(A1 @ params["W2"].T + params["b2"])
+    d2 = 2 * (A2 - Y) / n * A2 * (1 - A2)
+    d1 = d2 @ params["W2"] * A1 * (1 - A1)
+    return {"W1": d1.T @ X, "b1": d1.sum(0), "W2": d2.T @ A1, "b2": d2.sum(0)}
+
+
+def wrong(params, X, Y):
+    g = grads(params, X, Y)
+    g["W2"] = -g["W2"]
+    return g
+
+
+def raises(params, X, Y):
+    raise RuntimeError("no gradients today")
+"""
+
+NET = ["--widths", "2,3,1", "--points", "1"]
+
+
+def run(*args):
+    return CliRunner().invoke(main, ["check", *args])
+
+
+def _user_file(tmp_path):
+    path = tmp_path / "mine.py"
+    path.write_text(USER_CODE)
+    return path
+
+
+def _bad_input(r, *fragments):
+    assert r.exit_code == 2, r.output
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert "Traceback" not in r.output
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+# -- exit codes ------------------------------------------------------------------------------------
+
+
+def test_generated_code_passes():
+    r = run("--widths", "2,3,1", "--activation", "tanh", "--points", "1")
+    assert r.exit_code == 0, r.output
+    assert "L=2, widths 2,3,1, tanh, squared loss" in r.stdout
+    assert r.stdout.strip().splitlines()[-1] == "PASS: 1 of 1 network(s) passed"
+
+
+def test_a_correct_grad_fn_passes(tmp_path):
+    r = run(*NET, "--grad-fn", f"{_user_file(tmp_path)}:grads")
+    assert r.exit_code == 0, r.output
+    assert "checking user (float64)" in r.stdout
+
+
+def test_a_wrong_grad_fn_fails_with_exit_1(tmp_path):
+    r = run(*NET, "--grad-fn", f"{_user_file(tmp_path)}:wrong")
+    assert r.exit_code == 1, r.output
+    assert "W2 symbolic-user" in r.stdout
+    assert r.stdout.strip().splitlines()[-1] == "FAIL: 0 of 1 network(s) passed"
+    assert r.stderr == ""
+
+
+def test_a_grad_fn_that_raises_is_a_failure_not_a_crash(tmp_path):
+    r = run(*NET, "--grad-fn", f"{_user_file(tmp_path)}:raises")
+    assert r.exit_code == 1, r.output
+    assert "problem: the function raised RuntimeError: no gradients today (mine.py:" in r.stdout
+    assert "Traceback" not in r.output
+
+
+def test_the_sample_and_projection_options_reach_the_check():
+    r = run(*NET, "--activation", "tanh", "--sample", "2", "--projection")
+    assert r.exit_code == 0, r.output
+    assert "random projections, 2 sampled entries" in r.stdout
+
+
+# -- bad input: exit 2, one line on stderr ---------------------------------------------------------
+
+
+def test_a_missing_grad_fn_file(tmp_path):
+    _bad_input(run(*NET, "--grad-fn", f"{tmp_path / 'nope.py'}:grads"), "no file", "nope.py")
+
+
+def test_a_missing_grad_fn_function(tmp_path):
+    r = run(*NET, "--grad-fn", f"{_user_file(tmp_path)}:gradients")
+    _bad_input(r, "defines no function 'gradients'")
+
+
+def test_a_grad_fn_without_a_function_name(tmp_path):
+    _bad_input(run(*NET, "--grad-fn", str(_user_file(tmp_path))), "file.py:function")
+
+
+def test_an_unknown_activation():
+    _bad_input(run(*NET, "--activation", "swish"), "unknown activation 'swish'")
+
+
+def test_cross_entropy_with_a_relu_output():
+    r = run(*NET, "--activation", "relu", "--loss", "cross-entropy")
+    _bad_input(r, "cross-entropy needs outputs in (0, 1)", "relu,sigmoid")
+
+
+def test_complex_step_on_relu():
+    _bad_input(run(*NET, "--activation", "relu", "--method", "complex"), "analytic")
+
+
+def test_symbolic_widths():
+    _bad_input(run("--layers", "2"), "check needs numbers")
+
+
+def test_no_network_and_no_config(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _bad_input(run(), "no network given", "[tool.bpverify]")
+
+
+def test_a_malformed_config_file(tmp_path):
+    path = tmp_path / "bpverify.toml"
+    path.write_text("[[check]\nwidths = [2, 1]\n")
+    _bad_input(run("--config", str(path)), "not valid TOML", "bpverify.toml")
+
+
+def test_a_malformed_pyproject_found_here(tmp_path, monkeypatch):
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.bpverify]\n[[tool.bpverify.check]]\ncolour = 1\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    _bad_input(run(), "unknown key 'colour'")
+
+
+def test_a_pyproject_whose_tool_bpverify_is_not_a_table(tmp_path, monkeypatch):
+    (tmp_path / "pyproject.toml").write_text("[tool]\nbpverify = 3\n")
+    monkeypatch.chdir(tmp_path)
+    _bad_input(run(), "pyproject.toml", "[tool.bpverify]")
+
+
+def test_config_and_widths_together(tmp_path):
+    path = tmp_path / "bpverify.toml"
+    path.write_text("[[check]]\nwidths = [2, 1]\n")
+    _bad_input(run(*NET, "--config", str(path)), "either --config or a network")
+
+
+# -- report files ----------------------------------------------------------------------------------
+
+
+def test_json_and_junit_files_are_written(tmp_path):
+    out, xml = tmp_path / "report.json", tmp_path / "report.xml"
+    r = run(*NET, "--activation", "tanh", "--json", str(out), "--junit", str(xml))
+    assert r.exit_code == 0, r.output
+    doc = json.loads(out.read_text())
+    assert doc["passed"] is True and len(doc["reports"]) == 1
+    assert len(doc["reports"][0]["comparisons"]) == 6 * 3
+    suite = ET.parse(xml).getroot().find("testsuite")
+    assert suite.get("tests") == "18" and suite.get("failures") == "0"
+
+
+def test_report_files_are_written_when_the_check_fails(tmp_path):
+    out, xml = tmp_path / "report.json", tmp_path / "report.xml"
+    r = run(
+        *NET, "--grad-fn", f"{_user_file(tmp_path)}:wrong", "--json", str(out), "--junit", str(xml)
+    )
+    assert r.exit_code == 1
+    assert json.loads(out.read_text())["passed"] is False
+    failed = [
+        c.get("name")
+        for c in ET.parse(xml).getroot().iter("testcase")
+        if c.find("failure") is not None
+    ]
+    assert set(failed) == {"W2 symbolic-user", "W2 user-fd"}
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [["--activation", "swish"], ["--grad-fn", "nowhere.py:grads"]],
+    ids=["unknown activation", "missing grad-fn"],
+)
+def test_existing_report_files_survive_bad_input(tmp_path, monkeypatch, bad):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "report.json").write_text("precious json")
+    (tmp_path / "report.xml").write_text("precious xml")
+    r = run(*NET, *bad, "--json", "report.json", "--junit", "report.xml")
+    assert r.exit_code == 2
+    assert (tmp_path / "report.json").read_text() == "precious json"
+    assert (tmp_path / "report.xml").read_text() == "precious xml"
+
+
+def test_a_report_file_in_a_missing_directory(tmp_path):
+    _bad_input(run(*NET, "--json", str(tmp_path / "no" / "r.json")), "does not exist")
+
+
+# -- configuration ---------------------------------------------------------------------------------
+
+PYPROJECT = """\
+[project]
+name = "mine"
+
+[tool.bpverify]
+points = 1
+
+[[tool.bpverify.check]]
+name = "generated tanh"
+widths = [2, 3, 1]
+activation = "tanh"
+
+[[tool.bpverify.check]]
+name = "my sigmoid"
+widths = [2, 3, 1]
+grad-fn = "code/mine.py:{function}"
+"""
+
+
+def _project(tmp_path, function="grads"):
+    (tmp_path / "code").mkdir()
+    _user_file(tmp_path / "code")
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT.format(function=function))
+
+
+def test_no_arguments_checks_every_network_of_pyproject(tmp_path, monkeypatch):
+    _project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    r = run()
+    assert r.exit_code == 0, r.output
+    assert "L=2, widths 2,3,1, tanh, squared loss; checking generated" in r.stdout
+    assert "L=2, widths 2,3,1, sigmoid, squared loss; checking user" in r.stdout
+    assert r.stdout.strip().splitlines()[-1] == "PASS: 2 of 2 network(s) passed"
+
+
+def test_one_failing_configured_network_fails_the_run(tmp_path, monkeypatch):
+    _project(tmp_path, function="wrong")
+    monkeypatch.chdir(tmp_path)
+    r = run()
+    assert r.exit_code == 1, r.output
+    assert r.stdout.strip().splitlines()[-1] == "FAIL: 1 of 2 network(s) passed"
+
+
+def test_config_from_another_directory_resolves_grad_fn_there(tmp_path, monkeypatch):
+    _project(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    r = run("--config", str(tmp_path / "pyproject.toml"))
+    assert r.exit_code == 0, r.output
+
+
+def test_configured_names_label_the_reports(tmp_path, monkeypatch):
+    _project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    r = run("--json", "report.json")
+    assert r.exit_code == 0, r.output
+    assert "generated tanh: L=2" in r.stdout and "my sigmoid: L=2" in r.stdout
+    names = [rep["name"] for rep in json.loads((tmp_path / "report.json").read_text())["reports"]]
+    assert names == ["generated tanh", "my sigmoid"]

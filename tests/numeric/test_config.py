@@ -1,0 +1,175 @@
+"""Networks listed in pyproject.toml [tool.bpverify] or bpverify.toml: finding, merging and
+refusing configuration files."""
+
+import pytest
+
+from bpverify.numeric.config import ConfigError, find, load
+
+PYPROJECT = """
+[project]
+name = "mine"
+
+[tool.bpverify]
+points = 2
+seed = 7
+
+[[tool.bpverify.check]]
+name = "two-layer tanh"
+widths = [2, 8, 1]
+activation = "tanh"
+seed = 3
+
+[[tool.bpverify.check]]
+widths = "3,4,2"
+loss = "softmax-cross-entropy"
+grad-fn = "mynet/grads.py:gradients"
+"""
+
+BPVERIFY_TOML = """
+dtype = "float32"
+
+[[check]]
+widths = [2, 3, 1]
+activation = ["relu", "sigmoid"]
+loss = "cross-entropy"
+avoid-kinks = true
+"""
+
+
+def _write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_pyproject_lists_the_networks_of_its_check_tables(tmp_path):
+    first, second = load(_write(tmp_path, "pyproject.toml", PYPROJECT))
+    assert first["widths"] == [2, 8, 1] and first["activation"] == "tanh"
+    assert second["widths"] == "3,4,2" and second["loss"] == "softmax-cross-entropy"
+
+
+def test_top_level_settings_are_defaults_a_table_overrides(tmp_path):
+    first, second = load(_write(tmp_path, "pyproject.toml", PYPROJECT))
+    assert first["points"] == 2 and second["points"] == 2
+    assert first["seed"] == 3 and second["seed"] == 7
+
+
+def test_unnamed_networks_are_numbered(tmp_path):
+    first, second = load(_write(tmp_path, "pyproject.toml", PYPROJECT))
+    assert first["name"] == "two-layer tanh" and second["name"] == "network 2"
+
+
+def test_grad_fn_is_relative_to_the_file(tmp_path):
+    (tmp_path / "sub").mkdir()
+    _, second = load(_write(tmp_path / "sub", "pyproject.toml", PYPROJECT))
+    assert second["grad-fn"] == f"{tmp_path / 'sub' / 'mynet' / 'grads.py'}:gradients"
+
+
+def test_an_absolute_grad_fn_is_kept(tmp_path):
+    target = tmp_path / "elsewhere" / "g.py"
+    text = f'[[check]]\nwidths = [1, 1]\ngrad-fn = "{target}:f"\n'
+    (entry,) = load(_write(tmp_path, "bpverify.toml", text))
+    assert entry["grad-fn"] == f"{target}:f"
+
+
+def test_bpverify_toml_uses_top_level_check_tables(tmp_path):
+    (entry,) = load(_write(tmp_path, "bpverify.toml", BPVERIFY_TOML))
+    assert entry == {
+        "dtype": "float32",
+        "widths": [2, 3, 1],
+        "activation": ["relu", "sigmoid"],
+        "loss": "cross-entropy",
+        "avoid-kinks": True,
+        "name": "network 1",
+    }
+
+
+def test_find_prefers_bpverify_toml(tmp_path):
+    _write(tmp_path, "pyproject.toml", PYPROJECT)
+    assert find(tmp_path) == tmp_path / "pyproject.toml"
+    _write(tmp_path, "bpverify.toml", BPVERIFY_TOML)
+    assert find(tmp_path) == tmp_path / "bpverify.toml"
+
+
+def test_find_ignores_a_pyproject_without_the_section(tmp_path):
+    _write(tmp_path, "pyproject.toml", '[project]\nname = "x"\n')
+    assert find(tmp_path) is None
+
+
+def test_find_nothing_in_an_empty_directory(tmp_path):
+    assert find(tmp_path) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "[tool.bpverify]\npoints = 2\n\n[[tool.bpverify.check]]\nwidths = [2, 1]\ncolour = 1\n",
+            "[[tool.bpverify.check]] entry 1: unknown key 'colour'; known keys: name, widths",
+        ),
+        (
+            "[tool.bpverify]\npointz = 2\n\n[[tool.bpverify.check]]\nwidths = [2, 1]\n",
+            "[tool.bpverify]: unknown key 'pointz'",
+        ),
+        (
+            '[[tool.bpverify.check]]\nwidths = [2, 1]\npoints = "three"\n',
+            "points = 'three' is not a whole number",
+        ),
+        ("[[tool.bpverify.check]]\nwidths = [2, 1]\npoints = 2.5\n", "points = 2.5 is not a whole"),
+        ("[[tool.bpverify.check]]\nwidths = [2, 1]\nseed = true\n", "seed = True is not a whole"),
+        ("[[tool.bpverify.check]]\nwidths = 3\n", "widths = 3 is not a list or string"),
+        ("[[tool.bpverify.check]]\nwidths = [2, 1]\nprojection = 1\n", "is not a boolean"),
+        (
+            '[[tool.bpverify.check]]\nname = "no widths"\n',
+            "[[tool.bpverify.check]] entry 1 has no widths; add widths = [...]",
+        ),
+        ("[tool.bpverify]\npoints = 2\n", "lists no networks; add a [[tool.bpverify.check]]"),
+        ("[tool.bpverify\npoints = 2\n", "not valid TOML"),
+    ],
+    ids=[
+        "unknown key",
+        "unknown default",
+        "string for int",
+        "float for int",
+        "bool for int",
+        "int for widths",
+        "int for bool",
+        "missing widths",
+        "no networks",
+        "invalid TOML",
+    ],
+)
+def test_bad_pyproject_raises_a_config_error(tmp_path, text, message):
+    path = _write(tmp_path, "pyproject.toml", text)
+    with pytest.raises(ConfigError) as e:
+        load(path)
+    assert message in str(e.value)
+    assert str(path) in str(e.value)  # names the file
+
+
+def test_bad_bpverify_toml_names_the_table(tmp_path):
+    path = _write(tmp_path, "bpverify.toml", "[[check]]\nwidths = [2, 1]\nloss = 3\n")
+    with pytest.raises(ConfigError, match=r"\[\[check\]\] entry 1: loss = 3 is not a string"):
+        load(path)
+
+
+def test_a_missing_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="no configuration file"):
+        load(tmp_path / "nothing.toml")
+
+
+def test_a_pyproject_without_the_section_is_a_config_error(tmp_path):
+    path = _write(tmp_path, "pyproject.toml", '[project]\nname = "x"\n')
+    with pytest.raises(ConfigError, match=r"no \[tool.bpverify\] table"):
+        load(path)
+
+
+def test_config_errors_are_value_errors():
+    assert issubclass(ConfigError, ValueError)  # the CLI's exit code 2
+
+
+@pytest.mark.parametrize("value", ["3", "[1, 2]", '"tanh"'])
+def test_a_tool_bpverify_that_is_not_a_table_is_a_config_error(tmp_path, value):
+    path = _write(tmp_path, "pyproject.toml", f"[tool]\nbpverify = {value}\n")
+    with pytest.raises(ConfigError, match=r"\[tool.bpverify\]"):
+        load(path)
