@@ -14,7 +14,7 @@ float32, measured in one process on the same data:
 Every call is timed on its own with ``time.perf_counter``; the methods run in interleaved
 rounds after warm-up calls, with the repeat count chosen so that each cell takes about 1.2 s
 (at least 5 calls), and the median (and the minimum) of the calls is reported. A second table
-splits the generated code's time into its parts (products, ``sigma``, ``sigma_prime``, the
+splits the generated code's time into its parts (products, the activation helpers, the
 rest, page faults). The whole is run with the default threads (numpy's BLAS and torch as they
 start), then with one thread each (``threadpoolctl`` and ``torch.set_num_threads(1)``), which
 other work on a small machine disturbs much less, and, with torch, the one-thread pass once
@@ -331,6 +331,20 @@ def max_error(got: dict, ref: dict) -> float:
     return worst
 
 
+def _product_operands(node) -> tuple | None:
+    """The two operands of a matrix product written ``A @ B`` or ``A.dot(B)``, else None."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+        return node.left, node.right
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "dot"
+        and len(node.args) == 1
+    ):
+        return node.func.value, node.args[0]
+    return None
+
+
 class GeneratedProducts:
     """The matrix products of the generated ``_gradients``, read from its source, with their
     operands: the function's statements are run once on the arguments ``gradients`` passes
@@ -340,11 +354,22 @@ class GeneratedProducts:
     def __init__(self, prog: Program, params: dict, X: np.ndarray, Y: np.ndarray):
         fn = prog.function("_gradients")
         self.source = textwrap.dedent(inspect.getsource(fn))
-        self.helpers = "\n\n".join(
-            textwrap.dedent(inspect.getsource(prog.function(name))).strip()
-            for name in ("sigma", "sigma_prime")
-        )
         fdef = ast.parse(self.source).body[0]
+        # The activation helpers _gradients calls (sigma, sigma_prime, sigma_and_prime, ...),
+        # in the order it first calls them.
+        calls = [
+            node
+            for node in ast.walk(fdef)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id.startswith("sigma")
+        ]
+        calls.sort(key=lambda node: (node.lineno, node.col_offset))
+        self.helper_names = list(dict.fromkeys(node.func.id for node in calls))
+        self.helpers = "\n\n\n".join(
+            textwrap.dedent(inspect.getsource(prog.function(name))).strip()
+            for name in self.helper_names
+        )
         args = []
         for l in range(1, DEPTH + 1):
             args += [params[f"W{l}"], params[f"b{l}"][:, None]]
@@ -352,19 +377,42 @@ class GeneratedProducts:
         self.args = args
         ns = dict(fn.__globals__)
         ns.update(zip((a.arg for a in fdef.args.args), args, strict=True))
-        for stmt in fdef.body[:-1]:
-            exec(compile(ast.fix_missing_locations(ast.Module([stmt], [])), "<gen>", "exec"), ns)
         self.namespace = ns
-        nodes = [
-            node
-            for node in ast.walk(fdef)
-            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult)
-        ]
-        nodes.sort(key=lambda node: (node.lineno, node.col_offset))
+        # The statements run one by one; each product's operands are taken just before the
+        # statement that multiplies them, since later statements may reuse their buffers in
+        # place or delete their names. ``values`` keeps every quantity as it was assigned
+        # (z1, a1, delta1, ...; a copy where a later statement overwrites it in place).
+        self.values: dict = {}
+        nodes, self.operands = [], []
+        for stmt in fdef.body:
+            products = [node for node in ast.walk(stmt) if _product_operands(node)]
+            products.sort(key=lambda node: (node.lineno, node.col_offset))
+            for node in products:
+                A, B = (self._eval(side) for side in _product_operands(node))
+                # A product with one column of ones is the sum over samples (dC/db), not a GEMM.
+                if B.ndim == 2 and B.shape[1] > 1:
+                    nodes.append(node)
+                    self.operands.append((A, B))
+            if stmt is fdef.body[-1]:
+                break
+            targets = []
+            if isinstance(stmt, ast.Assign):
+                for target in stmt.targets:
+                    elts = target.elts if isinstance(target, ast.Tuple) else [target]
+                    targets += [t.id for t in elts if isinstance(t, ast.Name)]
+            for name in targets:
+                if name.startswith("a") and name[1:].isdigit():
+                    # a^(l) = f(z^(l)): z^(l) is final here, and the statement may reuse its
+                    # memory.
+                    self.values[f"z{name[1:]}"] = ns[f"z{name[1:]}"].copy()
+            exec(compile(ast.fix_missing_locations(ast.Module([stmt], [])), "<gen>", "exec"), ns)
+            for name in targets:
+                # a copy of a^(l), which a later statement may overwrite in place
+                copy = name.startswith("a") and name[1:].isdigit()
+                self.values[name] = ns[name].copy() if copy else ns[name]
         self.texts = [ast.unparse(node) for node in nodes]
-        self.operands = [(self._eval(node.left), self._eval(node.right)) for node in nodes]
         # The input gradient dC/da0 is output 2L of the returned list, when ``_gradients``
-        # returns it (directly or through a name); else it is the product W1.T @ delta1, which
+        # returns it (directly or through a name); else it is the product W1.T delta1, which
         # only ``gradients(..., activations=True)`` computes.
         assigned = {
             stmt.targets[0].id: stmt.value
@@ -390,7 +438,7 @@ class GeneratedProducts:
             else:
                 self.roles.append("needed")
         if not self.input_in_gradients:
-            self.input_operands = [(ns["W1"].T, ns["delta1"])]
+            self.input_operands = [(ns["W1"].T, self.values["delta1"])]
         else:
             self.input_operands = [
                 ab for ab, role in zip(self.operands, self.roles, strict=True) if role == "input"
@@ -422,6 +470,10 @@ ALL_PRODUCTS = ("needed", "input", "repeat")
 
 # ---------------------------------------------------------------------------------------------
 # Measurements
+
+
+def _on_each(f: Callable, arrays: list) -> Callable[[], list]:
+    return lambda: [f(x) for x in arrays]
 
 
 def measure_size(cfg: Settings, torch, width: int, batch: int, dtype) -> dict:
@@ -459,10 +511,8 @@ def measure_size(cfg: Settings, torch, width: int, batch: int, dtype) -> dict:
     out["products"] = products
 
     # Where the generated code's time goes: each part on the generated code's own operands.
-    ns = products.namespace
-    sigma, sigma_prime = prog.function("sigma"), prog.function("sigma_prime")
-    zs = [ns[f"z{l}"] for l in range(1, DEPTH + 1)]
-    acts = [ns[f"a{l}"] for l in range(1, DEPTH + 1)]
+    zs = [products.values[f"z{l}"] for l in range(1, DEPTH + 1)]
+    acts = [products.values[f"a{l}"] for l in range(1, DEPTH + 1)]
     raw = prog.function("_gradients")
 
     def textbook_sigmoid():
@@ -482,8 +532,10 @@ def measure_size(cfg: Settings, torch, width: int, batch: int, dtype) -> dict:
         {
             "needed": products.runner(("needed",)),
             "input": products.runner(("input",)),
-            "sigma": lambda: [sigma(z) for z in zs],
-            "sigma_prime": lambda: [sigma_prime(z) for z in zs],
+            **{
+                f"helper {name}": _on_each(prog.function(name), zs)
+                for name in products.helper_names
+            },
             "textbook sigmoid": textbook_sigmoid,
             "textbook prime": textbook_prime,
         }
@@ -644,25 +696,27 @@ def section_breakdown(run: dict, number: int) -> str:
     extra_col = bool(n_repeat) or in_gradients
     header = ["width x batch", "dtype", "generated", "raw", "needed products", "dC/da0"]
     header += ["again"] if n_repeat else []
-    header += ["sigma x3", "sigma_prime x3", "rest", "textbook sigmoid x3", "textbook a(1-a) x3"]
+    helpers = first.helper_names
+    header += [f"{name} x{DEPTH}" for name in helpers]
+    header += ["rest", "textbook sigmoid x3", "textbook a(1-a) x3"]
     header += ["extra products"] if extra_col else []
-    header += ["sigma + sigma_prime", "page faults / call: generated / numpy"]
+    header += ["activation helpers", "page faults / call: generated / numpy"]
     rows = []
     for r in results:
         m, p = r["main"], r["parts"]
         gen = m["generated"].median
-        sig, sigp = p["sigma"].median, p["sigma_prime"].median
+        helper_times = [p[f"helper {name}"].median for name in helpers]
         extra = p["repeat"].median if "repeat" in p else 0.0
         extra += p["input"].median if in_gradients else 0.0
-        rest = gen - m["gemm"].median - sig - sigp
+        rest = gen - m["gemm"].median - sum(helper_times)
         row = [f"{r['width']}x{r['batch']}", r["dtype"], fmt_ms(gen)]
         row.append(fmt_ms(p["raw"].median) if "raw" in p else "–")
         row += [fmt_ms(p["needed"].median), fmt_ms(p["input"].median)]
         row += [fmt_ms(p["repeat"].median)] if n_repeat else []
-        row += [fmt_ms(sig), fmt_ms(sigp), fmt_ms(rest)]
+        row += [fmt_ms(t) for t in helper_times] + [fmt_ms(rest)]
         row += [fmt_ms(p["textbook sigmoid"].median), fmt_ms(p["textbook prime"].median)]
         row += [f"{extra / gen:.0%}"] if extra_col else []
-        row.append(f"{(sig + sigp) / gen:.0%}")
+        row.append(f"{sum(helper_times) / gen:.0%}")
         faults = r["faults"]
         if None in faults.values():
             row.append("–")
@@ -678,12 +732,13 @@ def section_breakdown(run: dict, number: int) -> str:
         if n_repeat
         else ""
     )
-    shares = "the share of the generated time of sigma + sigma_prime"
+    shares = "the share of the generated time of the activation helpers"
     if extra_col:
         shares = (
             "the shares of the generated time of the products beyond the needed ones, and of "
-            "sigma + sigma_prime"
+            "the activation helpers"
         )
+    names = ", ".join(f"*{name}*" for name in helpers)
     shares += (
         "; the last, the minor page faults of one call of the generated code and of the "
         "hand-written NumPy (median of 3): freed temporaries whose memory the allocator gave "
@@ -695,9 +750,9 @@ def section_breakdown(run: dict, number: int) -> str:
         "operands (samples as columns). *raw*: `_gradients` called directly, without the public "
         f"wrapper (only where a gradient takes under {RAW_LIMIT * 1e3:.0f} ms); *needed "
         f"products*: the {n_needed} products computed once each (a backprop needs 3 forward, "
-        "3 dC/dW and 2 propagations); *dC/da0*: the product `W1.T @ delta1` for the input "
-        f"gradient, {input_note}{again}; *sigma*, *sigma_prime*: the generated helpers (source "
-        "below) on z1..z3; *rest*: generated - GEMM (table above) - sigma - sigma_prime (bias "
+        "3 dC/dW and 2 propagations); *dC/da0*: the product `W1.T.dot(delta1)` for the input "
+        f"gradient, {input_note}{again}; {names}: the activation helpers `_gradients` calls "
+        "(source below), on z1..z3; *rest*: generated - GEMM (table above) - the helpers (bias "
         "adds, Hadamard products, sums, temporaries and their page faults, call overhead; a "
         "difference of medians, so noisy, negative where they are). For comparison the textbook "
         "`1/(1+exp(-z))` and `a*(1-a)` on the same arrays. The columns after the textbook ones "
@@ -729,7 +784,7 @@ def section_products_and_checks(run: dict) -> str:
         "The matrix products of the generated `_gradients`, read from "
         '`inspect.getsource(prog.function("_gradients"))`, in source order:\n\n'
         + products_list
-        + "\n\nThe generated activation helpers timed as *sigma* and *sigma_prime*:\n\n"
+        + "\n\nThe activation helpers of the generated `_gradients`, timed on their own:\n\n"
         + f"```python\n{first.helpers}\n```"
         + "\n\nAgreement checked before timing: max |difference| / max |generated|, the largest "
         "over the gradients (every pass checks; these are from the first):\n\n"

@@ -38,9 +38,15 @@ class Activation:
     the name the seed's notation prints (``\\sigma`` for the sigmoid); ``analytic`` says whether the
     function is holomorphic, which complex-step differentiation needs. ``numpy`` and
     ``numpy_prime`` spell f(z) and f'(z) in NumPy without overflow or warnings at any finite z
-    (``{alpha}`` stands for the slope): an expression, or a function body ending in ``return``.
-    ``output_prime`` writes f' in terms of the output a = f(z) where that is possible, so that a
-    loss derivative can cancel against it.
+    (``{alpha}`` stands for the slope): an expression, or a function body ending in ``return``,
+    in ``z`` and ``out``. ``out`` is None or an array shaped like z (possibly z itself) whose
+    values are no longer needed, which the result may be written into; the result is a new array
+    or ``out``, never z itself otherwise, since the caller may reuse z's memory. Decorator lines
+    (``@numpy.errstate(...)``) may open a body. ``numpy_pair``, where given, spells f(z) and
+    f'(z) together for backpropagation, which needs both (a body returning both; f'(z) may go
+    into ``out``): cheaper than the two when they share their work. ``output_prime`` writes f'
+    in terms of the output a = f(z) where that is possible, so that a loss derivative can cancel
+    against it.
     """
 
     name: str
@@ -51,6 +57,7 @@ class Activation:
     numpy: str
     numpy_prime: str
     output_prime: Callable[[sp.Expr], sp.Expr] | None = None
+    numpy_pair: str | None = None
     function: type[sp.Function] = field(init=False, repr=False, compare=False)
     prime: type[sp.Function] = field(init=False, repr=False, compare=False)
 
@@ -89,22 +96,44 @@ def _leaky_relu(x, a):
 
 
 # 1/(1 + e^-z) has no cancellation in either tail; e^-z = inf (z below -709 in float64, -88 in
-# float32) gives exactly 0. In place: one array instead of four, which large layers feel as page
-# faults.
-_NP_SIGMOID = """e = numpy.negative(z)
-with numpy.errstate(over="ignore"):
-    numpy.exp(e, out=e)
-e += 1.0
-return numpy.reciprocal(e, out=e)"""
-# e/(1 + e)^2 with e = e^-|z| <= 1 (sigmoid'), or 4e/(1 + e)^2 with e = e^-2|z| (tanh' = sech^2):
-# nothing overflows, and nothing cancels in the tails as 1 - tanh^2 would.
-_NP_BELL = """e = numpy.abs(z)
-{scale}numpy.negative(e, out=e)
+# float32) gives exactly 0, so exp may overflow. errstate as a decorator costs about half of a
+# with block per call, which small layers feel (it is per call and thread from NumPy 2.0; 1.26
+# keeps one saved state per decorated function). One array, ``out`` where the caller has one to
+# spare: the temporaries of large layers cost page faults. A division rather than
+# numpy.reciprocal, which has no fast loop for float64.
+_NP_SIGMOID = """@numpy.errstate(over="ignore")
+e = numpy.negative(z, out=out)
 numpy.exp(e, out=e)
-d = e + 1.0
-d *= d
-{factor}e /= d
-return e"""
+e += 1.0
+return numpy.divide(1.0, e, out=e)"""
+# sigma'(z) = e^-z/(1 + e^-z)^2 = 1/(2 + 2 cosh z) and tanh'(z) = sech^2 z = 2/(1 + cosh 2z): one
+# array and one transcendental call, nothing cancels in the tails (as 1 - tanh^2 would), and
+# cosh = inf (|z| above 710 in float64, 89 in float32, half that for tanh) gives exactly 0.
+_NP_SIGMOID_PRIME = """@numpy.errstate(over="ignore")
+d = numpy.cosh(z, out=out)
+d += 1.0
+return numpy.divide(0.5, d, out=d)"""
+_NP_TANH_PRIME = """@numpy.errstate(over="ignore")
+d = numpy.multiply(z, 2.0, out=out)
+numpy.cosh(d, out=d)
+d += 1.0
+return numpy.divide(2.0, d, out=d)"""
+# Both from one exponential e = e^-z: sigma = 1/(1 + e) and sigma' = (e sigma) sigma, where
+# e sigma = sigma(-z) has no cancellation either. Where e overflows (z below -709 in float64, -88
+# in float32), e sigma is inf * 0 = NaN, and fmin, which passes over NaN, gives sigma' = sigma = 0
+# there (elsewhere sigma' <= sigma). Two arrays: sigma' takes the one of e.
+_NP_SIGMOID_PAIR = """@numpy.errstate(over="ignore", invalid="ignore")
+e = numpy.negative(z, out=out)
+numpy.exp(e, out=e)
+a = e + 1.0
+numpy.divide(1.0, a, out=a)
+e *= a
+e *= a
+return a, numpy.fmin(e, a, out=e)"""
+# relu'(z) as 1.0 and 0.0 in the dtype of z (a comparison alone gives booleans).
+_NP_RELU_PRIME = """if out is None:
+    out = numpy.empty_like(z)
+return numpy.greater(z, 0.0, out=out)"""
 
 ACTIVATIONS: dict[str, Activation] = {
     row.name: row
@@ -116,8 +145,9 @@ ACTIVATIONS: dict[str, Activation] = {
             _sigmoid,
             analytic=True,
             numpy=_NP_SIGMOID,
-            numpy_prime=_NP_BELL.format(scale="", factor=""),
+            numpy_prime=_NP_SIGMOID_PRIME,
             output_prime=lambda a: a * (1 - a),
+            numpy_pair=_NP_SIGMOID_PAIR,
         ),
         Activation(
             "tanh",
@@ -125,8 +155,8 @@ ACTIVATIONS: dict[str, Activation] = {
             "tanh",
             lambda x, a: sp.tanh(x),
             analytic=True,
-            numpy="numpy.tanh(z)",
-            numpy_prime=_NP_BELL.format(scale="e *= 2.0\n", factor="e *= 4.0\n"),
+            numpy="numpy.tanh(z, out=out)",
+            numpy_prime=_NP_TANH_PRIME,
             output_prime=lambda a: 1 - a**2,
         ),
         Activation(
@@ -135,8 +165,8 @@ ACTIVATIONS: dict[str, Activation] = {
             "relu",
             _relu,
             analytic=False,
-            numpy="numpy.maximum(z, 0.0)",
-            numpy_prime="(z > 0).astype(z.dtype)",
+            numpy="numpy.maximum(z, 0.0, out=out)",
+            numpy_prime=_NP_RELU_PRIME,
         ),
         Activation(
             "leaky_relu",
@@ -153,7 +183,7 @@ ACTIVATIONS: dict[str, Activation] = {
             "softplus",
             lambda x, a: sp.log(1 + sp.exp(x)),
             analytic=True,
-            numpy="numpy.logaddexp(0.0, z)",
+            numpy="numpy.logaddexp(0.0, z, out=out)",
             numpy_prime=_NP_SIGMOID,
         ),
         Activation(
@@ -162,7 +192,8 @@ ACTIVATIONS: dict[str, Activation] = {
             "identity",
             lambda x, a: x,
             analytic=True,
-            numpy="z",
+            # a new array (or out), not z itself: the generated code reuses z's memory later
+            numpy="numpy.positive(z, out=out)",
             numpy_prime="numpy.ones_like(z)",
             output_prime=lambda a: sp.Integer(1),
         ),

@@ -19,7 +19,7 @@ def test_generate_prints_without_output():
     r = CliRunner().invoke(main, ["generate", "--layers", "1", "--activation", "relu"])
     assert r.exit_code == 0
     assert r.stdout.startswith('"""Backpropagation for L=1')
-    assert "def relu_prime(z):" in r.stdout
+    assert "def relu_prime(z, out=None):" in r.stdout
 
 
 def test_bad_input(tmp_path):

@@ -4,9 +4,11 @@ import importlib.util
 import inspect
 import subprocess
 import sys
+import tracemalloc
 
 import numpy as np
 import pytest
+import sympy as sp
 
 from bpverify.derive import ACTIVATIONS, NetworkSpec
 from bpverify.numeric import Program, generate_source
@@ -45,6 +47,7 @@ def _central_difference(program, params, X, Y, h=1e-6):
 
 SPECS = [
     *(NetworkSpec(2, (3, 4, 2), name) for name in ACTIVATIONS),
+    NetworkSpec(3, (2, 3, 3, 2), "identity"),
     NetworkSpec(3, (2, 3, 3, 1), "tanh,relu,sigmoid", "cross-entropy"),
     NetworkSpec(2, (3, 4, 3), "softplus", "softmax-cross-entropy"),
     NetworkSpec(1, (4, 3), "sigmoid", "softmax-cross-entropy"),
@@ -133,9 +136,89 @@ def test_code_is_vectorised_and_in_the_seeds_names():
     source = generate_source(NetworkSpec(3))
     body = source[source.index("def _gradients") :]
     assert "for " not in body.split("def forward")[0]
-    for name in ("z1 = W1 @ a0 + b1", "a3 = sigma(z3)", "delta3 = ", "delta1 = "):
+    for name in (
+        "z1 = W1.dot(a0)\n    z1 = numpy.add(z1, b1, out=z1)\n",
+        "z3 = a2.T.dot(W3.T).T\n",  # z^(L) laid out like Y: one sample per row
+        "a3 = sigma(z3, out=z3)",
+        "a3, sigma_prime_z3 = sigma_and_prime(z3, out=z3)",
+        "dC_da3 = numpy.multiply(numpy.subtract(a3, y, out=a3), 2/n, out=a3)",
+        "delta3 = ",
+        "dC_dW3 = delta3.dot(a2.T)",
+        "dC_db3 = delta3.dot(ones)",
+        "dC_da2 = W3.T.dot(delta3)",
+        "delta1 = ",
+    ):
         assert name in source
     assert "\\delta^{(1)}" in source  # the rules it implements, in the header
+
+
+def test_quantities_are_deleted_after_their_last_use_and_lend_their_memory():
+    source = generate_source(NetworkSpec(2))
+    gradients = source[source.index("def _gradients(") : source.index("def _gradients_and_inputs")]
+    lines = [line.strip() for line in gradients.splitlines()]
+    # dC/da1 dies in delta1 = sigma'(z1) * dC/da1: delta1 takes the memory of sigma'(z1), which
+    # took that of z1
+    assert "a1, sigma_prime_z1 = sigma_and_prime(z1, out=z1)" in lines
+    assert "delta1 = numpy.multiply(sigma_prime_z1, dC_da1, out=sigma_prime_z1)" in lines
+    assert lines.index("del a1") == lines.index("dC_dW2 = delta2.dot(a1.T)") + 1
+    # delta^(1) comes before dC/dW2, so that sigma'(z1) and dC/da1 are gone when it is made
+    assert lines.index("del dC_da1") < lines.index("dC_dW2 = delta2.dot(a1.T)")
+    # the results are returned, never deleted; the inputs are never written to
+    assert not any(line.startswith("del dC_dW") or line.startswith("del dC_db") for line in lines)
+    for arg in ("W1", "b1", "W2", "b2", "a0", "y"):
+        assert f"out={arg})" not in gradients and f"del {arg}" not in gradients
+    inputs = source[source.index("def _gradients_and_inputs") :]
+    assert "out=dC_da1" not in inputs  # dC/da1 is a result there
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.describe())
+def test_inputs_are_left_untouched(spec):
+    rng = np.random.default_rng(5)
+    program = Program(spec)
+    params = _params(spec.widths, rng)
+    X, Y = rng.normal(size=(6, spec.widths[0])), _targets(spec, 6, rng)
+    before = ({k: v.copy() for k, v in params.items()}, X.copy(), Y.copy())
+    program.gradients(params, X, Y, activations=True)
+    program.gradients(params, X, Y)
+    program.loss(params, X, Y)
+    program.forward(params, X)
+    assert all(np.array_equal(params[k], before[0][k]) for k in params)
+    assert np.array_equal(X, before[1]) and np.array_equal(Y, before[2])
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.describe())
+def test_input_gradients_leave_the_parameter_gradients_as_they_are(spec):
+    # the two entry points plan their memory differently (dC/da^(l) is a result in one of them)
+    rng = np.random.default_rng(7)
+    program = Program(spec)
+    params = _params(spec.widths, rng)
+    X, Y = rng.normal(size=(5, spec.widths[0])), _targets(spec, 5, rng)
+    plain = program.gradients(params, X, Y)
+    with_inputs = program.gradients(params, X, Y, activations=True)
+    for k in plain:
+        np.testing.assert_allclose(with_inputs[k], plain[k], rtol=1e-12, atol=1e-14)
+
+
+def test_gradients_keep_few_large_arrays_alive():
+    # Width 64 and 1024 samples: each z, a, delta or dC/da is one "unit" of 512 KiB, the
+    # weights are small. The forward pass keeps 2L units for the backward pass (a and f'(z) of
+    # each layer); in-place products, deletions and the order of the statements fit the rest
+    # in the memory they free (the plain code of the rules kept 4L + 1 units).
+    L, w, n = 3, 64, 1024
+    program = Program(NetworkSpec(L, (w,) * (L + 1)))
+    rng = np.random.default_rng(6)
+    params = _params((w,) * (L + 1), rng, scale=0.1)
+    X, Y = rng.normal(size=(n, w)), rng.uniform(size=(n, w))
+    program.gradients(params, X, Y)
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        program.gradients(params, X, Y)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert peak <= (2 * L + 0.25) * w * n * 8
 
 
 def test_generated_module_imports_with_only_numpy_and_matches_bit_for_bit(tmp_path):
@@ -190,3 +273,32 @@ def test_no_warning_in_float32_tails(name):
     X, Y = np.array([[1.0], [-1.0]]), np.zeros((2, 2))
     g = program.gradients(params, X, Y)
     assert all(np.all(np.isfinite(v)) and v.dtype == np.float32 for v in g.values())
+
+
+def test_sigmoid_and_its_derivative_together_match_the_definition():
+    # the pair shares one exponential; as test_spellings does for the separate helpers, both
+    # halves against SymPy at 400 digits, across both tails and past overflow (z = +-1000)
+    pair = Program(NetworkSpec(1, (1, 1))).function("sigma_and_prime")
+    z = np.array([-1000, -745, -709, -700, -40, -5, -0.5, -1e-8, 0, 0.25, 3, 30, 700, 1000.0])
+    a, d = pair(z.copy())
+    x = sp.Symbol("x", real=True)
+    act = ACTIVATIONS["sigmoid"]
+    for exact, got in ((act.expression(x), a), (act.derivative(x), d)):
+        for zi, value in zip(z, got, strict=True):
+            want = float(sp.N(exact.subs(x, sp.Float(zi, 400)), 400))
+            assert value == pytest.approx(want, rel=4e-15, abs=2.3e-308), (zi, value, want)
+    out = np.empty_like(z)
+    _, d_out = pair(z, out=out)
+    assert d_out is out
+    np.testing.assert_array_equal(d_out, d)
+
+
+def test_sigmoid_and_its_derivative_together_in_float32():
+    program = Program(NetworkSpec(1, (1, 1)), dtype=np.float32)
+    pair = program.function("sigma_and_prime")
+    z = np.array([-1000, -89, -88, -40, -5, -0.5, 0, 3, 30, 88, 89, 1000], np.float32)
+    a, d = pair(z)
+    assert a.dtype == d.dtype == np.float32
+    eps, tiny = np.finfo(np.float32).eps, np.finfo(np.float32).tiny
+    np.testing.assert_allclose(a, program.function("sigma")(z), rtol=8 * eps, atol=0)
+    np.testing.assert_allclose(d, program.function("sigma_prime")(z), rtol=16 * eps, atol=tiny)
