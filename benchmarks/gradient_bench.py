@@ -23,7 +23,7 @@ reuses the memory of large temporaries). The time to generate the code (``genera
 uncached, and ``Program`` construction) is measured at depth 3 and 30.
 
 Usage:
-    python benchmarks/gradient_bench.py             # everything, about 5 minutes on 2 cores
+    python benchmarks/gradient_bench.py             # everything, about 4 minutes on 2 cores
     python benchmarks/gradient_bench.py --quick     # shorter cells, about 2 minutes
     python benchmarks/gradient_bench.py --threads default   # skip the one-thread passes
     python benchmarks/gradient_bench.py --no-torch  # without PyTorch even if installed
