@@ -193,7 +193,8 @@ CHECK_ENTRIES = 5
 
 class GradientCheckFailed(Exception):
     def __init__(self, epoch, report):
-        worst = ", ".join(sorted({c.tensor for c in report.failures()} | _problem_tensors(report)))
+        problems = {p.tensor or "gradients" for p in report.problems}
+        worst = ", ".join(sorted({c.tensor for c in report.failures()} | problems))
         super().__init__(f"gradient check failed at epoch {epoch} ({worst})")
         self.report = report
 
@@ -202,10 +203,6 @@ def _stop(e: GradientCheckFailed):
     click.echo(f"\n{e.report.table()}", err=True)
     click.echo(f"bpverify train: {e}; stopped, nothing was saved", err=True)
     raise click.exceptions.Exit(1) from None
-
-
-def _problem_tensors(report) -> set[str]:
-    return {p.tensor or "gradients" for p in report.problems}
 
 
 def _gradient_check(spec, params, X, Y, dtype, every):

@@ -309,7 +309,7 @@ class _Run:
             else:
                 diffs = found
             values["fd"] = diffs.values[key]
-            noise = self.noise(key, costs, diffs.steps[key])
+            noise = self.noise(costs, diffs.steps[key], per_sample=key.startswith("a"))
             mask = None if entries is None else _mask(entries[key], shapes[key])
             for a in (self.candidate_name, "symbolic"):
                 if a in values:
@@ -341,14 +341,15 @@ class _Run:
             unavailable,
         )
 
-    def noise(self, key, costs, steps):
+    def noise(self, costs, steps, per_sample=False):
         """Rounding error of each finite difference: eps |C| / h times the stencil's weights
-        (the complex step subtracts nothing, so it has none)."""
+        (the complex step subtracts nothing, so it has none). |C| is the batch's cost, or with
+        ``per_sample`` (dC/da entries, which move one sample) each sample's share of it."""
         if self.method == "complex":
             return 0.0
         n = len(costs)
         with np.errstate(all="ignore"):  # an infinite cost leaves no finite difference anyway
-            size = costs[:, None] / n if key.startswith("a") else np.sum(costs) / n
+            size = costs[:, None] / n if per_sample else np.sum(costs) / n
             return NOISE_SAFETY * EPS * size * self.weight_sum / steps
 
     def projected(self, point: Point, tangents: dict) -> dict:
@@ -365,11 +366,7 @@ class _Run:
         projected = {name: np.array([np.sum(g * v)]) for name, g in values.items()}
         projected["fd"] = np.array([derivative])
         scale = float(np.sum(np.abs(values["symbolic"] * v)))
-        noise = (
-            0.0
-            if self.method == "complex"
-            else (NOISE_SAFETY * EPS * np.sum(costs) / len(costs) * self.weight_sum / step)
-        )
+        noise = self.noise(costs, step)  # a direction moves every sample
         rows = []
         for a in (self.candidate_name, "symbolic"):
             if a in projected:

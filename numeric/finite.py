@@ -328,10 +328,10 @@ class FiniteDifferences:
     def sample_costs_at(self, params: dict, X, Y) -> np.ndarray:
         """C_0 of every sample at the point (the scale of a finite difference's rounding)."""
         params = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
+        X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
+        _, z, a, y = self._state(params, X, Y, np.float64)
         with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-            z, a = self._forward(params, np.asarray(X, dtype=np.float64).T)
-            out = z[self.L] if self.from_z else a[self.L]
-            return self.sample_costs(out, np.asarray(Y, dtype=np.float64).T)[0]
+            return self.sample_costs(z[self.L] if self.from_z else a[self.L], y)[0]
 
 
 def _crossed(z, base):

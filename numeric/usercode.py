@@ -89,11 +89,9 @@ def call(
             problems.append(Problem(name, f"not an array of numbers: {_describe(e)}", point))
             continue
         if value.shape != shape:
-            problems.append(
-                Problem(name, f"wrong shape {value.shape}, expected {shape} (as params)", point)
-                if not name.startswith("a")
-                else Problem(name, f"wrong shape {value.shape}, expected {shape}", point)
-            )
+            like = "" if name.startswith("a") else " (as params)"
+            message = f"wrong shape {value.shape}, expected {shape}{like}"
+            problems.append(Problem(name, message, point))
             continue
         bad = ~np.isfinite(value)
         if bad.any():
