@@ -51,7 +51,8 @@ import numpy as np
 from machine import load_average, version
 
 from bpverify.derive import NetworkSpec
-from bpverify.numeric import Program, codegen
+from bpverify.numeric.codegen import source as codegen
+from bpverify.numeric.codegen.program import Program
 
 SCRIPT = "benchmarks/gradient_bench.py"
 DEPTH = 3
@@ -618,7 +619,7 @@ def section_codegen(cfg: Settings) -> str:
         )
     return (
         "## Code generation\n\n"
-        "`bpverify.numeric.codegen.generate_source.__wrapped__(NetworkSpec(L))` (symbolic "
+        "`bpverify.numeric.codegen.source.generate_source.__wrapped__(NetworkSpec(L))` (symbolic "
         "widths, sigmoid, squared loss; `__wrapped__` bypasses its `functools.cache`, the "
         "derivation's own rule caches stay): *first* is the first call in this process "
         "(imports excluded), *warm* the median of repeated calls. *Program (cached source)*: "

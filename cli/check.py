@@ -103,9 +103,9 @@ def check(
       bpverify check --widths 4,8,3 --loss softmax-cross-entropy --grad-fn mine.py:grads
       bpverify check            # the networks of [tool.bpverify] in pyproject.toml
     """
-    from bpverify.numeric import config as cfg
-    from bpverify.numeric.check import check_gradients
-    from bpverify.numeric.report import to_json, to_junit
+    from bpverify.numeric.check import config as cfg
+    from bpverify.numeric.check.run import check_gradients
+    from bpverify.numeric.check.report import to_json, to_junit
 
     for path in (json_path, junit_path):
         if path:

@@ -98,10 +98,11 @@ def train(
     """
     import numpy as np
 
-    from bpverify.numeric import Program, datasets, model_file
+    from bpverify.numeric.codegen.program import Program
+    from bpverify.numeric.train import datasets, model_file
     from bpverify.numeric.init import init_params
-    from bpverify.numeric.optim import make_optimizer
-    from bpverify.numeric.train import train as run
+    from bpverify.numeric.train.optim import make_optimizer
+    from bpverify.numeric.train.loop import train as run
 
     for path in (plot, save):
         if path:
@@ -209,7 +210,7 @@ def _gradient_check(spec, params, X, Y, dtype, every):
     """``check(epoch)`` for the training loop: the generated gradients at the current
     parameters, on the first training samples, against the symbolic values and sampled finite
     differences."""
-    from bpverify.numeric.check import Point, check_gradients
+    from bpverify.numeric.check.run import Point, check_gradients
 
     count = min(CHECK_SAMPLES, len(X))
 

@@ -1,17 +1,20 @@
-"""The numbers: generated NumPy code for the derived gradients, training, gradient checks.
+"""The numbers: generated NumPy code for the derived gradients, gradient checks, training.
 
-Names are imported on first use, so that loading the pytest plugin (``numeric.pytest_plugin``)
-does not import SymPy into every test session.
+Three jobs, three subpackages: ``codegen`` (SymPy rules -> a NumPy module), ``check`` (symbolic,
+generated and finite-difference gradients compared), ``train`` (data, optimisers, the loop).
+``init`` draws the parameters all three use. Names are imported on first use, so that loading
+the pytest plugin (``numeric.check.pytest_plugin``) does not import SymPy into every test session.
 """
 
 from importlib import import_module
 
 _EXPORTS = {
-    "Program": "program",
-    "generate_source": "codegen",
-    "check_gradients": "check",
-    "assert_gradients_close": "check",
-    "Report": "report",
+    "Program": "codegen.program",
+    "generate_source": "codegen.source",
+    "check_gradients": "check.run",
+    "assert_gradients_close": "check.run",
+    "Report": "check.report",
+    "train": "train.loop",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -164,7 +164,7 @@ def test_plot(tmp_path):
 
 
 def test_interrupt_leaves_the_saved_model_intact(tmp_path, monkeypatch):
-    import bpverify.numeric.train as engine
+    import bpverify.numeric.train.loop as engine
 
     model = tmp_path / "m.npz"
     summary(
@@ -259,7 +259,7 @@ def test_check_every_passes_on_the_generated_code():
 
 
 def test_check_every_stops_training_when_the_gradients_are_wrong(monkeypatch, tmp_path):
-    from bpverify.numeric.program import Program
+    from bpverify.numeric.codegen.program import Program
 
     right = Program.gradients
 

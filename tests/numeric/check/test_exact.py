@@ -8,9 +8,9 @@ import pytest
 import sympy as sp
 
 from bpverify.derive import NetworkSpec
-from bpverify.numeric.check import check_gradients, random_point
-from bpverify.numeric.exact import DIGITS, Exact, Unrolled, mp_matmul, to_mp
-from bpverify.numeric.program import Program
+from bpverify.numeric.check.run import check_gradients, random_point
+from bpverify.numeric.check.exact import DIGITS, Exact, Unrolled, mp_matmul, to_mp
+from bpverify.numeric.codegen.program import Program
 
 # -- an independent reference: per-sample backprop in plain mpmath -------------------------------
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bpverify.numeric.optim import (
+from bpverify.numeric.train.optim import (
     DEFAULT_LR,
     OPTIMIZERS,
     SGD,

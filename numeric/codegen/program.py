@@ -8,7 +8,7 @@ import numpy as np
 
 from bpverify.derive import NetworkSpec
 
-from .codegen import generate_source
+from .source import generate_source
 
 
 class Program:

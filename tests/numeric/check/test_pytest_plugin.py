@@ -49,6 +49,6 @@ def test_fixture_passes_right_code_and_fails_wrong_code_with_the_table(tmp_path)
 
 
 def test_plugin_module_does_not_import_sympy():
-    code = "import sys, bpverify.numeric.pytest_plugin; print('sympy' in sys.modules)"
+    code = "import sys, bpverify.numeric.check.pytest_plugin; print('sympy' in sys.modules)"
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert p.stdout.strip() == "False"

@@ -4,7 +4,7 @@ checked against the expected keys and shapes."""
 import numpy as np
 import pytest
 
-from bpverify.numeric.usercode import GradFnError, call, load
+from bpverify.numeric.check.usercode import GradFnError, call, load
 
 EXPECTED = {"W1": (2, 3), "b1": (2,), "a0": (4, 3)}
 

@@ -3,13 +3,13 @@
 ``check_gradients`` draws a few random points (parameters, a batch of inputs and targets), and
 at each one computes every gradient tensor (dC/dW^(l), dC/db^(l) and dC/da^(l-1)) three ways:
 
-- symbolic: the derived rules in 34-digit arithmetic (``numeric.exact``), the ground truth;
+- symbolic: the derived rules in 34-digit arithmetic (``numeric.check.exact``), the ground truth;
 - the candidate: the generated NumPy code (``Program``) in float64 or float32, or the user's
   own ``grad_fn(params, X, Y)``;
-- finite differences of the loss (``numeric.finite``): the complex step when every activation
+- finite differences of the loss (``numeric.check.finite``): the complex step when every activation
   is analytic, Richardson extrapolation otherwise, or the method asked for.
 
-Every tensor is compared for each pair of sources (``numeric.compare``), and the worst of the
+Every tensor is compared for each pair of sources (``numeric.check.compare``), and the worst of the
 points is kept in the ``Report``. Modes for large networks: ``sample=K`` takes the finite
 differences of K entries of every tensor; ``projection=True`` compares directional derivatives
 along one random direction per tensor, and checks a tensor entry by entry only when that fails.
@@ -34,8 +34,8 @@ from . import usercode
 from .compare import FLOORS, NOISE_SAFETY, TOLERANCES, Comparison, compare, tolerance
 from .exact import Exact, Unrolled
 from .finite import EPS, METHODS, STENCILS, FiniteDifferences, analytic, default_method
-from .init import init_params
-from .program import Program
+from ..init import init_params
+from ..codegen.program import Program
 from .report import Problem, Report
 
 DTYPES = ("float64", "float32")

@@ -3,7 +3,7 @@
 import sympy as sp
 
 from bpverify.derive import NetworkSpec, derive_network
-from bpverify.numeric.printer import BackpropPrinter, Into, Names, Ones, WithPrime
+from bpverify.numeric.codegen.printer import BackpropPrinter, Into, Names, Ones, WithPrime
 
 P = BackpropPrinter({"fully_qualified_modules": True, "inline": True})
 n = sp.Symbol("n")

@@ -5,17 +5,17 @@ import numpy as np
 import pytest
 
 from bpverify.derive import NetworkSpec
-from bpverify.numeric.check import Point, check_gradients, random_point
-from bpverify.numeric.compare import TOLERANCES
-from bpverify.numeric.exact import Exact
-from bpverify.numeric.finite import (
+from bpverify.numeric.check.run import Point, check_gradients, random_point
+from bpverify.numeric.check.compare import TOLERANCES
+from bpverify.numeric.check.exact import Exact
+from bpverify.numeric.check.finite import (
     METHODS,
     STEPS,
     FiniteDifferences,
     analytic,
     default_method,
 )
-from bpverify.numeric.program import Program
+from bpverify.numeric.codegen.program import Program
 
 TANH = NetworkSpec(2, (3, 4, 2), "tanh")
 RELU = NetworkSpec(2, (3, 4, 2), "relu")

@@ -37,7 +37,7 @@ import sympy as sp
 from bpverify.derive import NetworkSpec
 
 from .optim import OPTIMIZERS, Optimizer, make_optimizer
-from .train import History
+from .loop import History
 
 FORMAT = "bpverify-model"
 VERSION = 1

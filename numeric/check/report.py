@@ -24,7 +24,7 @@ class Problem:
 
 @dataclass
 class Report:
-    """What ``check_gradients`` found (see ``numeric.check``).
+    """What ``check_gradients`` found (see ``numeric.check.run``).
 
     ``comparisons`` holds, for every tensor and pair of sources, the worst of the random points;
     ``problems`` what was wrong with the checked code before comparing; ``passed`` is the

@@ -16,7 +16,7 @@ import pytest
 @pytest.fixture
 def gradient_check():
     """``assert_gradients_close``: check a network's gradients three ways, or fail the test."""
-    from bpverify.numeric.check import assert_gradients_close
+    from bpverify.numeric.check.run import assert_gradients_close
 
     __tracebackhide__ = True
 

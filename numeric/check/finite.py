@@ -37,7 +37,7 @@ from bpverify.derive import rules as derive_rules
 from bpverify.derive.activations import x as _x
 from bpverify.derive.notation import network_symbols
 
-from .printer import BackpropPrinter
+from ..codegen.printer import BackpropPrinter
 
 EPS = float(np.finfo(np.float64).eps)
 

@@ -25,7 +25,7 @@ def _spec(activation: str, depth: int, loss: str) -> NetworkSpec:
 
 def _check_network(activation: str, depth: int, loss: str) -> list[str]:
     """Run in a worker: the tables of the seeds whose check failed."""
-    from bpverify.numeric.check import check_gradients
+    from bpverify.numeric.check.run import check_gradients
 
     spec = _spec(activation, depth, loss)
     failures = []

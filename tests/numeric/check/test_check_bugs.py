@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bpverify.derive import NetworkSpec
-from bpverify.numeric.check import Point, check_gradients
+from bpverify.numeric.check.run import Point, check_gradients
 
 # -- a correct hand-written backprop (the user's code), one method per step --------------------
 

@@ -3,9 +3,9 @@ import pytest
 
 from bpverify.derive import NetworkSpec
 from bpverify.numeric.init import init_params
-from bpverify.numeric.model_file import load_model, restore_optimizer, restore_rng, save_model
-from bpverify.numeric.optim import make_optimizer
-from bpverify.numeric.train import Diverged, History, train
+from bpverify.numeric.train.model_file import load_model, restore_optimizer, restore_rng, save_model
+from bpverify.numeric.train.optim import make_optimizer
+from bpverify.numeric.train.loop import Diverged, History, train
 
 XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_Y = np.array([[0.0], [1.0], [1.0], [0.0]])

@@ -4,7 +4,7 @@ import sys
 import numpy as np
 import pytest
 
-from bpverify.numeric.datasets import (
+from bpverify.numeric.train.datasets import (
     DEFAULT_NOISE,
     DEFAULT_SIZES,
     GENERATED,

@@ -3,7 +3,7 @@ refusing configuration files."""
 
 import pytest
 
-from bpverify.numeric.config import ConfigError, find, load
+from bpverify.numeric.check.config import ConfigError, find, load
 
 PYPROJECT = """
 [project]
