@@ -54,7 +54,7 @@ def prove(
       bpverify prove --layers 3 --wrt "w^(3)_jk" \\
         --claim "a^(2)_k * sigma'(z^(3)_j) * 2*(a^(3)_j - y_j)"
     """
-    from bpverify.derive.claims import ClaimError
+    from bpverify.derive.prove import ClaimError
 
     spec = build_spec(layers, widths, activation, loss, leaky_slope)
     if (claim is None) == (claim_file is None):
@@ -76,7 +76,7 @@ def _prove(spec, wrt, claim, points, seed):
 
 def _prove_file(spec, wrt, path, as_json, points, seed):
     """One verdict per line; a bad line is reported in its place and the rest still run."""
-    from bpverify.derive.claims import ClaimError
+    from bpverify.derive.prove import ClaimError
 
     with open(path, encoding="utf-8") as f:
         lines = [(n, line.strip()) for n, line in enumerate(f, start=1)]

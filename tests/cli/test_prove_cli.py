@@ -20,9 +20,9 @@ def test_exit_codes_proved_refuted_undecided(monkeypatch):
     assert r.exit_code == 1
     assert "hint: looks like sigma' is missing" in r.stdout
     assert "counterexample: claim = " in r.stdout
-    from bpverify.derive import prove as prove_module
+    from bpverify.derive.prove import proof
 
-    monkeypatch.setattr(prove_module, "vanishes", lambda expr: False)
+    monkeypatch.setattr(proof, "vanishes", lambda expr: False)
     r = run("--wrt", "w^(3)_jk", "--claim", SEED_W3, "--points", "3")
     assert r.exit_code == 3 and r.stdout.startswith("UNDECIDED")
 

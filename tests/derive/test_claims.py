@@ -2,17 +2,17 @@ import pytest
 import sympy as sp
 
 from bpverify.derive import NetworkSpec
-from bpverify.derive.claims import (
+from bpverify.derive.notation import j, k
+from bpverify.derive.prove import (
     MAX_DEPTH,
     MAX_LENGTH,
     ClaimError,
     format_claim,
-    generic_symbols,
     parse_claim,
     parse_wrt,
 )
-from bpverify.derive.notation import j, k
-from bpverify.derive.prove import vanishes
+from bpverify.derive.prove.claims import generic_symbols
+from bpverify.derive.prove.proof import vanishes
 
 SPEC = NetworkSpec(layers=3)
 S = generic_symbols(SPEC)

@@ -4,9 +4,7 @@ import pytest
 import sympy as sp
 
 from bpverify.derive import NetworkSpec
-from bpverify.derive import prove as prove_module
-from bpverify.derive.claims import ClaimError, parse_claim
-from bpverify.derive.prove import prove
+from bpverify.derive.prove import ClaimError, parse_claim, proof, prove
 
 SPEC = NetworkSpec(layers=3)
 # The seed's results, in its notation, for a three-layer sigmoid network with squared loss.
@@ -88,7 +86,7 @@ def test_an_unrelated_mistake_gets_no_hint():
 
 
 def test_undecided_when_simplify_gives_up_and_no_point_differs(monkeypatch):
-    monkeypatch.setattr(prove_module, "vanishes", lambda expr: False)
+    monkeypatch.setattr(proof, "vanishes", lambda expr: False)
     v = prove(SPEC, "w^(3)_jk", W3, points=5)
     assert v.status == "UNDECIDED" and v.exit_code == 3
     assert v.points == 5 and v.largest_difference < 1e-20

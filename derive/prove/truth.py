@@ -1,0 +1,97 @@
+"""What a claim is compared with: the derived gradient, in the claim's symbols.
+
+The truth is ``derive_network``'s index form of the quantity ``--wrt`` names, with every
+dC_0/da^(l) of the recursion replaced by the result of the layer above. A ``ProofTask`` holds the
+claim and the truth in the same symbols, ready for the proof and the counterexample search.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from ..losses import LOSSES
+from ..network import Derivation
+from ..notation import j, k, split_name
+from ..rules import loss_rule, out_k, y_k
+from ..spec import NetworkSpec
+from .claims import Target, concrete_widths, generic_symbols, index_symbol
+
+
+def truth_of(d: Derivation, target: Target) -> tuple[sp.Expr, tuple[sp.Expr, ...]]:
+    """The derived dC_0/d(target) with the recursion resolved, and its free indices in the
+    order --wrt writes them (w: j, k; b and z: j; a^(l): k, or j for the output layer)."""
+    L, q, l = d.spec.layers, target.quantity, target.layer
+    if q == "a" and l == L:
+        s1 = generic_symbols(d.spec)
+        rule = loss_rule(LOSSES[d.spec.loss])
+        expr = rule.xreplace({out_k: s1.layers[L].a[j, 0], y_k: s1.y[j, 0]})
+        return expr.xreplace(concrete_widths(d.spec)), (j,)
+    if q == "a":
+        return _resolve(d, d.index[(l + 1, "a")]), (k,)
+    key = "delta" if q == "z" else q
+    return _resolve(d, d.index[(l, key)]), ((j, k) if q == "W" else (j,))
+
+
+def _fresh_sums(expr: sp.Expr) -> sp.Expr:
+    """Every summation index renamed to a new Dummy, so that substituting the free k (or
+    putting the expression inside another sum over j) cannot capture it."""
+
+    def fresh(s: sp.Sum) -> sp.Sum:
+        var, lo, hi = s.limits[0]
+        new = sp.Dummy(var.name.lstrip("_") or "i", integer=True, nonnegative=True)
+        return sp.Sum(s.function.xreplace({var: new}), (new, lo, hi))
+
+    return expr.replace(lambda e: isinstance(e, sp.Sum), fresh)
+
+
+def _resolve(d: Derivation, expr: sp.Expr) -> sp.Expr:
+    """Replace each dC_0/da^(m)_i of the recursion by layer m+1's dC_0/da^(m)_k at k = i."""
+    expr = _fresh_sums(expr)
+
+    def upstream(e: MatrixElement) -> sp.Expr:
+        (_, m) = split_name(e.parent.name)
+        return _resolve(d, _fresh_sums(d.index[(m + 1, "a")]).xreplace({k: e.i}))
+
+    return expr.replace(
+        lambda e: isinstance(e, MatrixElement) and e.parent.name.startswith("dC_da"), upstream
+    )
+
+
+@dataclass
+class ProofTask:
+    """A claim and the truth, in the same symbols, and what a random point needs to know."""
+
+    spec: NetworkSpec
+    target: Target
+    claimed: sp.Expr
+    truth: sp.Expr
+    free: tuple[sp.Expr, ...]
+    extra: set[sp.Dummy]
+
+
+def proof_task(d: Derivation, target: Target, claimed: sp.Expr) -> ProofTask:
+    """The claim beside the derived truth: index digits of --wrt put into the truth, its index
+    letters renamed to the truth's, and any other letter of the claim renamed apart."""
+    truth, free = truth_of(d, target)
+    digits = {
+        s: sp.Integer(int(c)) for c, s in zip(target.indices, free, strict=True) if c.isdigit()
+    }
+    truth = truth.xreplace(digits)
+    claimed, extra = _rename_indices(claimed, target, free)
+    return ProofTask(d.spec, target, claimed, truth, free, extra)
+
+
+def _rename_indices(claimed: sp.Expr, target: Target, free: tuple[sp.Expr, ...]):
+    """The claim with --wrt's index letters renamed to the truth's (p, q -> j, k) and digits
+    kept; letters --wrt does not name are renamed apart so they cannot meet j or k."""
+    mapping: dict[sp.Symbol, sp.Expr] = {}
+    for letter, sym in zip(target.indices, free, strict=True):
+        if not letter.isdigit():
+            mapping[index_symbol(letter)] = sym
+    # Index letters are one character; the widths n_l in sum bounds are not indices.
+    ours = [s for s in claimed.free_symbols if type(s) is sp.Symbol and len(s.name) == 1]
+    extra = {s: sp.Dummy(s.name, integer=True, nonnegative=True) for s in ours if s not in mapping}
+    return claimed.xreplace({**mapping, **extra}), set(extra.values())
