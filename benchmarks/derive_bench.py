@@ -174,7 +174,7 @@ def child_main(job: dict) -> dict:
     print("ready", flush=True)
     if job["kind"] == "cold":
         spec = NetworkSpec(layers=job["layers"])
-        return {"import": imported, "seconds": timed(lambda: derive_network(spec, verify=False))}
+        return {"import": imported, "seconds": timed(lambda: derive_network(spec))}
     if job["kind"] == "unrolled":
         widths = tuple(job["widths"])
         spec = NetworkSpec(layers=len(widths) - 1, widths=widths)
@@ -295,13 +295,13 @@ def section_depth(cfg: Settings) -> str:
     cleared: dict[int, list[float]] = {L: [] for L in DEPTHS}
     warm: dict[int, list[float]] = {L: [] for L in DEPTHS}
     for L in DEPTHS:  # one discarded round
-        derive_network(specs[L], verify=False)
+        derive_network(specs[L])
     for _ in range(cfg.warm_runs):
         for L in DEPTHS:
             clear_caches()
-            cleared[L].append(timed(lambda L=L: derive_network(specs[L], verify=False)))
+            cleared[L].append(timed(lambda L=L: derive_network(specs[L])))
         for L in DEPTHS:
-            warm[L].append(timed(lambda L=L: derive_network(specs[L], verify=False)))
+            warm[L].append(timed(lambda L=L: derive_network(specs[L])))
 
     c = {L: median(v) for L, v in cold.items()}
     k = {L: median(v) for L, v in cleared.items()}
@@ -333,7 +333,7 @@ def section_depth(cfg: Settings) -> str:
     out = [
         "## 2. Derivation time against depth (symbolic widths)",
         "",
-        "`derive_network(NetworkSpec(layers=L), verify=False)` in-process, imports excluded. "
+        "`derive_network(NetworkSpec(layers=L))` in-process, imports excluded. "
         f"*cold*: the first call in a fresh interpreter (median of {cfg.cold_runs} interpreters); "
         "*caches cleared*: the layer-rule caches (`affine_rules`, `activation_rule`, "
         "`loss_rule`) and SymPy's cache cleared before each call; *warm*: repeated calls, all "
@@ -374,11 +374,11 @@ def section_width(cfg: Settings) -> str:
 
     specs = {w: NetworkSpec(layers=3, widths=(w,) * 4) for w in (8, 4096)}
     for spec in specs.values():  # one discarded round
-        derive_network(spec, verify=False)
+        derive_network(spec)
     times: dict[int, list[float]] = {w: [] for w in specs}
     for _ in range(cfg.width_runs):
         for w, spec in specs.items():
-            times[w].append(timed(lambda spec=spec: derive_network(spec, verify=False)))
+            times[w].append(timed(lambda spec=spec: derive_network(spec)))
     med = {w: median(v) for w, v in times.items()}
     ratio = med[4096] / med[8]
     paired = sorted(b / a for a, b in zip(times[8], times[4096], strict=True))
@@ -391,7 +391,7 @@ def section_width(cfg: Settings) -> str:
     out = [
         "## 3. Derivation time against width",
         "",
-        "`derive_network(NetworkSpec(layers=3, widths=(w,)*4), verify=False)` in one process, "
+        "`derive_network(NetworkSpec(layers=3, widths=(w,)*4))` in one process, "
         f"caches warm, {cfg.width_runs} interleaved runs each after one discarded round.",
         "",
         table(("widths", "median s", "min s", "max s"), rows),
@@ -559,39 +559,36 @@ def section_unrolled(cfg: Settings) -> str:
 
 
 def section_verify(cfg: Settings) -> str:
-    from bpverify.derive import NetworkSpec, derive_network
+    from bpverify.derive import NetworkSpec, derive_network, verify
 
     spec = NetworkSpec(3)
-    derive_network(spec, verify=True)  # one discarded round
+    verify.verify(derive_network(spec))  # one discarded round
     plain: list[float] = []
     checked: list[float] = []
     ok = True
     for _ in range(cfg.verify_runs):
-        plain.append(timed(lambda: derive_network(spec, verify=False)))
+        plain.append(timed(lambda: derive_network(spec)))
         t0 = time.perf_counter()
-        d = derive_network(spec, verify=True)
+        v = verify.verify(derive_network(spec))
         checked.append(time.perf_counter() - t0)
-        ok = ok and d.verification.ok
+        ok = ok and v.ok
     mp, mc = median(plain), median(checked)
     diffs = [c - p for p, c in zip(plain, checked, strict=True)]
-    rows = [
-        ("`verify=False`", fmt_s(mp), fmt_s(min(plain)), fmt_s(max(plain))),
-        ("`verify=True`", fmt_s(mc), fmt_s(min(checked)), fmt_s(max(checked))),
-    ]
+    calls = {"`derive_network(spec)`": plain, "`verify.verify(derive_network(spec))`": checked}
+    rows = [(call, fmt_s(median(t)), fmt_s(min(t)), fmt_s(max(t))) for call, t in calls.items()]
     out = [
         "## 5. Self-verification time",
         "",
-        "`derive_network(NetworkSpec(3), verify=True)` against `verify=False` (symbolic widths, "
-        "so the check runs on the reduced instance), in one process with caches warm, "
+        "`verify.verify(derive_network(NetworkSpec(3)))` against `derive_network` alone (symbolic "
+        "widths, so the check runs on the reduced instance), in one process with caches warm, "
         f"{cfg.verify_runs} interleaved runs each after one discarded round.",
         "",
         table(("call", "median s", "min s", "max s"), rows),
         "",
         f"- Verification time (difference of medians): **{mc - mp:.3f} s**; median of the "
-        f"per-pair differences {median(diffs):.3f} s; ratio verify=True / verify=False "
+        f"per-pair differences {median(diffs):.3f} s; ratio derive and verify / derive alone "
         f"{mc / mp:.1f}.",
-        f"- Verification result: {'all rules agree' if ok else 'MISMATCH'} "
-        f"({d.verification.summary()}).",
+        f"- Verification result: {'all rules agree' if ok else 'MISMATCH'} ({v.summary()}).",
         "",
         reproduce("verify", cfg.quick),
     ]

@@ -35,11 +35,12 @@ from .options import build_spec, output_option, with_network_options
 )
 @click.option(
     "--verify/--no-verify",
+    "check_rules",
     default=True,
     show_default=True,
     help="Check every rule against SymPy's derivative of the unrolled network.",
 )
-def derive(layers, widths, activation, loss, leaky_slope, form, fmt, output, render, verify):
+def derive(layers, widths, activation, loss, leaky_slope, form, fmt, output, render, check_rules):
     """Derive dC/dW, dC/db and dC/da^(l-1) of every layer and print them.
 
     \b
@@ -47,7 +48,7 @@ def derive(layers, widths, activation, loss, leaky_slope, form, fmt, output, ren
       bpverify derive --layers 3
       bpverify derive --widths 2,3,1 --activation tanh --form unrolled --format text
     """
-    from bpverify.derive import derive_network, report
+    from bpverify.derive import derive_network, report, verify
 
     spec = build_spec(layers, widths, activation, loss, leaky_slope)
     for path in (output, render):
@@ -61,13 +62,14 @@ def derive(layers, widths, activation, loss, leaky_slope, form, fmt, output, ren
         from bpverify.derive.unrolled import check_size
 
         check_size(spec)
-    derivation = derive_network(spec, verify=verify)
-    if fmt == "latex":
-        text = report.document(derivation, form) if output else report.latex_block(derivation, form)
-    elif fmt == "text":
-        text = report.text_block(derivation, form)
-    else:
-        text = report.to_json(derivation, form)
+    derivation = derive_network(spec)
+    v = verify.verify(derivation) if check_rules else None
+    write = {
+        "latex": report.document if output else report.latex_block,
+        "text": report.text_block,
+        "json": report.to_json,
+    }[fmt]
+    text = write(derivation, form, verification=v)
     if output:
         write_text_atomic(output, text if text.endswith("\n") else text + "\n")
         click.echo(f"wrote {output}", err=True)
@@ -76,9 +78,8 @@ def derive(layers, widths, activation, loss, leaky_slope, form, fmt, output, ren
     if render:
         from .render import render_equations
 
-        render_equations(derivation, form, render)
+        render_equations(derivation, form, render, verification=v)
         click.echo(f"wrote {render}", err=True)
-    v = derivation.verification
     if v is not None and not v.ok:
         click.echo(f"bpverify derive: {v.summary()}", err=True)
         raise click.exceptions.Exit(1)

@@ -28,12 +28,12 @@ def check_render_path(path: str) -> None:
         ) from None
 
 
-def _items(derivation, form: str) -> list[tuple[str, str]]:
+def _items(derivation, form: str, verification) -> list[tuple[str, str]]:
     """(kind, text) pairs: the report's headings (wrapped) and its equations as mathtext."""
     from bpverify.derive import report
 
     items = []
-    for heading, rows in report.sections(derivation, form):
+    for heading, rows in report.sections(derivation, form, verification):
         items += [("heading", part) for part in textwrap.wrap(heading, 120)]
         # Display-style fractions: mathtext's inline \frac is too small to read.
         items += [
@@ -42,14 +42,15 @@ def _items(derivation, form: str) -> list[tuple[str, str]]:
     return items
 
 
-def render_equations(derivation, form: str, path: str) -> None:
-    """Draw every equation of ``derivation`` (as ``derive`` prints them) into ``path``."""
+def render_equations(derivation, form: str, path: str, verification=None) -> None:
+    """Draw every equation of ``derivation`` (as ``derive`` prints them, with ``verification``'s
+    summary when given) into ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    items = _items(derivation, form)
+    items = _items(derivation, form, verification)
     height = sum(LINE if kind == "equation" else HEADING for kind, _ in items) + 0.5
     fig = plt.figure(figsize=(11, height))
     y = height - 0.3

@@ -1,15 +1,17 @@
 """Symbolic derivation of backpropagation: the seed's chain rule, done by SymPy for any network.
 
 Example:
-    >>> from bpverify.derive import NetworkSpec, derive_network
+    >>> from bpverify.derive import NetworkSpec, derive_network, report, verify
     >>> d = derive_network(NetworkSpec(layers=3))
-    >>> print(d.latex("matrix"))  # doctest: +SKIP
+    >>> v = verify.verify(d)
+    >>> print(report.latex_block(d, "matrix", verification=v))  # doctest: +SKIP
 """
 
-from . import report
+from . import report, unrolled, verify
 from .activations import ACTIVATIONS, Activation
+from .derivation import FORMS, QUANTITIES, Derivation, Gradient
 from .losses import LOSSES, Loss
-from .network import FORMS, QUANTITIES, Derivation, Gradient, derive_network
+from .network import derive_network
 from .printing import latex, pretty
 from .spec import NetworkSpec, SpecError, parse_widths
 from .verify import Verification
@@ -31,4 +33,6 @@ __all__ = [
     "parse_widths",
     "pretty",
     "report",
+    "unrolled",
+    "verify",
 ]

@@ -2,36 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import sympy as sp
 from sympy.matrices.expressions import OneMatrix
 
 from . import rules
 from .activations import ACTIVATIONS, Softmax
+from .derivation import Derivation
 from .losses import LOSSES
-from .notation import NetworkSymbols, j, k, n, network_symbols
+from .notation import j, k, n, network_symbols
 from .spec import NetworkSpec
-
-QUANTITIES = ("delta", "W", "b", "a")
-"""Per layer: delta^(l) = dC/dz^(l), dC/dW^(l), dC/db^(l) and dC/da^(l-1)."""
-
-FORMS = ("index", "matrix", "unrolled")
-
-
-@dataclass(frozen=True)
-class Gradient:
-    """One derived result: ``quantity`` of ``layer`` in ``form``.
-
-    Index form is per sample (C_0) at neuron indices j, k; matrix form is for the batch mean C
-    with one column per sample; unrolled form is one entry (``entry``) of a concrete network.
-    """
-
-    layer: int
-    quantity: str
-    form: str
-    expr: sp.Expr
-    entry: tuple[int, ...] = ()
 
 
 def activation_of(spec: NetworkSpec, l: int):
@@ -39,81 +18,15 @@ def activation_of(spec: NetworkSpec, l: int):
     return ACTIVATIONS.get(spec.activations[l - 1])
 
 
-@dataclass
-class Derivation:
-    """The derived gradients of one network, in index and matrix form (see ``derive_network``).
-
-    ``matrix[(l, q)]`` and ``index[(l, q)]`` hold the results for layer l and quantity q in
-    ``QUANTITIES``. ``cost`` is C itself (a 1x1 matrix). Matrix-form results refer to delta^(l) by
-    name; ``deltas`` defines each one
-    in terms of the layer above, ``forward`` defines z^(l) and a^(l), and ``expand`` substitutes
-    all of these to express a result in the inputs a^(0), targets y and parameters only.
-    """
-
-    spec: NetworkSpec
-    symbols: NetworkSymbols
-    forward: dict[sp.MatrixSymbol, sp.MatrixExpr]
-    deltas: dict[sp.MatrixSymbol, sp.MatrixExpr]
-    matrix: dict[tuple[int, str], sp.MatrixExpr]
-    index: dict[tuple[int, str], sp.Expr]
-    index_symbols: NetworkSymbols
-    cost: sp.MatrixExpr
-    verification: object | None = field(default=None)
-    _expansions: dict = field(default_factory=dict, repr=False)
-
-    def gradients(self, form: str = "matrix") -> list[Gradient]:
-        """Results of one form, from layer L down to 1."""
-        if form == "unrolled":
-            from .unrolled import unrolled_gradients
-
-            return unrolled_gradients(self.spec)
-        table = {"matrix": self.matrix, "index": self.index}[form]
-        return [Gradient(l, q, form, table[(l, q)]) for (l, q) in table]
-
-    def expansion(self, layer: int = 0, kind: str = "a") -> dict[sp.MatrixSymbol, sp.MatrixExpr]:
-        """Definitions of delta, z and a in terms of a free a^(layer) (kind "a") or z^(layer)
-        (kind "z"), the parameters and y: what lies downstream of that point is substituted."""
-        key = (layer, kind)
-        if key not in self._expansions:
-            full: dict[sp.MatrixSymbol, sp.MatrixExpr] = {}
-            for l, ls in self.symbols.layers.items():
-                if l < layer or (l == layer and kind == "a"):
-                    continue
-                if l > layer or kind == "a":
-                    full[ls.z] = self.forward[ls.z].xreplace(full)
-                full[ls.a] = self.forward[ls.a].xreplace(full)
-            for l in reversed(self.symbols.layers):
-                delta = self.symbols.layers[l].delta
-                full[delta] = self.deltas[delta].xreplace(full)
-            self._expansions[key] = full
-        return self._expansions[key]
-
-    def expand(self, expr: sp.MatrixExpr, layer: int = 0, kind: str = "a") -> sp.MatrixExpr:
-        """``expr`` with delta^(l), a^(l) and z^(l) replaced by their definitions, down to the
-        inputs a^(0) (or down to a free a^(layer) or z^(layer), see ``expansion``)."""
-        return expr.xreplace(self.expansion(layer, kind))
-
-    def latex(self, form: str = "all") -> str:
-        """The results as LaTeX ``align*`` environments (see ``report.latex_block``)."""
-        from .report import latex_block
-
-        return latex_block(self, form)
-
-    def _repr_latex_(self) -> str:
-        from .report import notebook_latex
-
-        return notebook_latex(self)
-
-
-def derive_network(spec: NetworkSpec, verify: bool = True) -> Derivation:
+def derive_network(spec: NetworkSpec) -> Derivation:
     """Derive delta^(l), dC/dW^(l), dC/db^(l) and dC/da^(l-1) for every layer of ``spec``.
 
     The layer-local rules (``rules``) are derived once on symbolic sizes and chained over depth,
-    so the time grows linearly with depth and not with width. With ``verify`` the rules are
-    checked against SymPy's derivative of the unrolled network (``verify.verify``).
+    so the time grows linearly with depth and not with width. ``verify.verify`` checks the
+    result against SymPy's derivative of the unrolled network.
 
     Example:
-        >>> d = derive_network(NetworkSpec(layers=1, widths=(1, 1)), verify=False)
+        >>> d = derive_network(NetworkSpec(layers=1, widths=(1, 1)))
         >>> d.matrix[(1, "W")]
         delta1*a0.T
     """
@@ -154,12 +67,7 @@ def derive_network(spec: NetworkSpec, verify: bool = True) -> Derivation:
     index = {key: sp.factor_terms(_named_sum(e)).xreplace(concrete) for key, e in index.items()}
     output = s.layers[L].z if LOSSES[spec.loss].output_activation else s.layers[L].a
     cost = rules.cost(LOSSES[spec.loss], output, s.y, n)
-    derivation = Derivation(spec, s, forward, deltas, matrix, index, s1, cost)
-    if verify:
-        from .verify import verify as run_verify
-
-        derivation.verification = run_verify(derivation)
-    return derivation
+    return Derivation(spec, s, forward, deltas, matrix, index, s1, cost)
 
 
 def _named_sum(expr: sp.Expr) -> sp.Expr:

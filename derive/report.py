@@ -1,14 +1,21 @@
-"""A derivation written out for people and machines: LaTeX, unicode text, JSON records and a
-complete LaTeX document, all in the seed's notation and from layer L down to 1."""
+"""A derivation written out for people and machines: LaTeX, unicode text, JSON records, a
+complete LaTeX document and a Jupyter display, all in the seed's notation and from layer L down
+to 1. Each takes the ``Verification`` to report (``verify.verify``), if any, as an argument.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from .network import Derivation, Gradient
+from .activations import Softmax
+from .derivation import Derivation, Gradient
+from .losses import LOSSES
+from .notation import j, k
 from .printing import latex, pretty
-from .unrolled import check_size
+from .unrolled import check_size, unrolled_gradients
+from .verify import Verification
 
 FORM_TITLES = {
     "index": "index form: one sample, cost C_0",
@@ -33,7 +40,13 @@ def forms_of(derivation: Derivation, form: str) -> list[str]:
 def collect(derivation: Derivation, forms: Iterable[str]) -> list[Gradient]:
     """Every result of ``forms``, ordered by layer (L first), then form, then quantity."""
     order = {f: i for i, f in enumerate(forms)}
-    grads = [g for f in order for g in derivation.gradients(f)]
+    grads = [
+        g
+        for f in order
+        for g in (
+            unrolled_gradients(derivation.spec) if f == "unrolled" else derivation.gradients(f)
+        )
+    ]
     return sorted(grads, key=lambda g: (-g.layer, order[g.form]))
 
 
@@ -57,8 +70,6 @@ def lhs(derivation: Derivation, g: Gradient) -> str:
     if g.form == "unrolled":
         m = ls.W if g.quantity == "W" else ls.b
         return d(latex(m[g.entry[0], g.entry[1] if g.quantity == "W" else 0]))
-    from .notation import j, k
-
     return {
         "delta": rf"{latex(ls.delta[j, 0])} = {d(latex(ls.z[j, 0]))}",
         "W": d(latex(ls.W[j, k])),
@@ -69,10 +80,6 @@ def lhs(derivation: Derivation, g: Gradient) -> str:
 
 def forward_latex(derivation: Derivation) -> list[str]:
     """The forward equations z^(l) = W^(l) a^(l-1) + b^(l), a^(l) = f(z^(l)) and the cost."""
-    from .activations import Softmax
-    from .losses import LOSSES
-    from .notation import j
-
     s = derivation.symbols
     out = []
     for ls in s.layers.values():
@@ -100,10 +107,13 @@ class _Column:
         return self.m[j, 0]
 
 
-def sections(derivation: Derivation, form: str = "all") -> list[tuple[str, list[str]]]:
+def sections(
+    derivation: Derivation, form: str = "all", verification: Verification | None = None
+) -> list[tuple[str, list[str]]]:
     """The results as (heading, rows) pairs, each row ``lhs &= rhs`` in LaTeX: the network, the
-    forward pass, then layer L down to 1 in each form, then the verification (no rows). Every
-    LaTeX-like output (block, document, notebook, picture) is one layout of these."""
+    forward pass, then layer L down to 1 in each form, then the verification's summary (no rows)
+    when one is given. Every LaTeX-like output (block, document, notebook, picture) is one
+    layout of these."""
     spec = derivation.spec
     out = [(spec.describe(), []), ("forward pass", forward_latex(derivation))]
     forms = forms_of(derivation, form)
@@ -114,30 +124,41 @@ def sections(derivation: Derivation, form: str = "all") -> list[tuple[str, list[
             if rows:
                 body = [rf"{lhs(derivation, g)} &= {latex(g.expr)}" for g in rows]
                 out.append((f"layer {layer}, {FORM_TITLES[f]}", body))
-    if derivation.verification is not None:
-        out.append((derivation.verification.summary(), []))
+    if verification is not None:
+        out.append((verification.summary(), []))
     return out
 
 
-def latex_block(derivation: Derivation, form: str = "all") -> str:
-    """The results as LaTeX: a comment line per heading, then an ``align*`` of its rows."""
+def latex_block(
+    derivation: Derivation, form: str = "all", verification: Verification | None = None
+) -> str:
+    """The results as LaTeX: a comment line per heading, then an ``align*`` of its rows.
+
+    Example:
+        >>> from bpverify.derive import NetworkSpec, derive_network
+        >>> print(latex_block(derive_network(NetworkSpec(1)), "matrix"))  # doctest: +SKIP
+    """
     lines = []
-    for heading, rows in sections(derivation, form):
+    for heading, rows in sections(derivation, form, verification):
         lines.append(f"% {heading}")
         if rows:
             lines += [r"\begin{align*}", " \\\\\n".join(rows), r"\end{align*}"]
     return "\n".join(lines)
 
 
-def notebook_latex(derivation: Derivation, form: str = "all") -> str:
+def notebook_latex(
+    derivation: Derivation, form: str = "all", verification: Verification | None = None
+) -> str:
     """One ``aligned`` block in $$ ... $$ for MathJax (Jupyter): headings as \\text rows."""
     rows = []
-    for heading, body in sections(derivation, form):
+    for heading, body in sections(derivation, form, verification):
         rows += [rf"&\text{{{heading.replace('_', ' ')}}}", *body]
     return "$$\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}$$"
 
 
-def text_block(derivation: Derivation, form: str = "all") -> str:
+def text_block(
+    derivation: Derivation, form: str = "all", verification: Verification | None = None
+) -> str:
     """The results as unicode text (SymPy's pretty printer), layer L first."""
     out = [derivation.spec.describe(), ""]
     forms = forms_of(derivation, form)
@@ -146,8 +167,8 @@ def text_block(derivation: Derivation, form: str = "all") -> str:
         out.append(f"layer {g.layer}, {g.form} form: {name} =")
         out.append(pretty(g.expr))
         out.append("")
-    if derivation.verification is not None:
-        out.append(derivation.verification.summary())
+    if verification is not None:
+        out.append(verification.summary())
     return "\n".join(out)
 
 
@@ -169,11 +190,13 @@ def _name(g: Gradient) -> str:
     return f"{head}d{cost}/d{var}{sub}"
 
 
-def records(derivation: Derivation, form: str = "all") -> dict:
+def records(
+    derivation: Derivation, form: str = "all", verification: Verification | None = None
+) -> dict:
     """A JSON-ready object: the network, one record per layer, quantity and form, and the
-    verification."""
+    verification (null without one)."""
     spec = derivation.spec
-    v = derivation.verification
+    v = verification
     return {
         "network": {
             "layers": spec.layers,
@@ -200,14 +223,19 @@ def records(derivation: Derivation, form: str = "all") -> dict:
     }
 
 
-def to_json(derivation: Derivation, form: str = "all") -> str:
-    return json.dumps(records(derivation, form), indent=2)
+def to_json(
+    derivation: Derivation, form: str = "all", verification: Verification | None = None
+) -> str:
+    """``records`` as indented JSON text."""
+    return json.dumps(records(derivation, form, verification), indent=2)
 
 
-def document(derivation: Derivation, form: str = "all") -> str:
+def document(
+    derivation: Derivation, form: str = "all", verification: Verification | None = None
+) -> str:
     """A complete LaTeX document (article, amsmath): a subsection per heading with rows."""
     body = []
-    for heading, rows in sections(derivation, form):
+    for heading, rows in sections(derivation, form, verification):
         if rows:
             body.append(rf"\subsection*{{{_tex_escape(heading)}}}")
             body += [r"\begin{align*}", " \\\\\n".join(rows), r"\end{align*}"]
@@ -238,3 +266,28 @@ def _tex_escape(text: str) -> str:
     ]:
         text = text.replace(a, b)
     return text
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A derivation as Jupyter displays it: ``notebook_latex`` through ``_repr_latex_``."""
+
+    derivation: Derivation
+    form: str = "all"
+    verification: Verification | None = None
+
+    def _repr_latex_(self) -> str:
+        return notebook_latex(self.derivation, self.form, self.verification)
+
+
+def show(
+    derivation: Derivation, form: str = "all", verification: Verification | None = None
+) -> Shown:
+    """An object that Jupyter renders as the derivation's equations (MathJax).
+
+    Example:
+        >>> from bpverify.derive import NetworkSpec, derive_network
+        >>> show(derive_network(NetworkSpec(1)), "matrix")  # a notebook cell shows the equations
+        ... # doctest: +SKIP
+    """
+    return Shown(derivation, form, verification)

@@ -19,8 +19,8 @@ from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .activations import ACTIVATIONS, by_symbol
+from .derivation import Gradient
 from .losses import LOSSES
-from .network import Gradient
 from .notation import NetworkSymbols, network_symbols
 from .spec import NetworkSpec, SpecError
 

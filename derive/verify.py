@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from .derivation import QUANTITIES, Derivation
 from .explicit import explicit
 from .losses import LOSSES
-from .network import QUANTITIES, Derivation, activation_of, derive_network
+from .network import activation_of, derive_network
 from .notation import network_symbols
 from .spec import NetworkSpec
 from .unrolled import AbstractExp, Flat, forward, symengine_available
@@ -90,10 +91,16 @@ def instance_of(spec: NetworkSpec) -> tuple[NetworkSpec, bool]:
 
 
 def verify(derivation: Derivation, seed: int = 0) -> Verification:
-    """Check every matrix-form rule of ``derivation`` against the unrolled network."""
+    """Check every matrix-form rule of ``derivation`` against the unrolled network.
+
+    Example:
+        >>> v = verify(derive_network(NetworkSpec(layers=1, widths=(1, 1))))
+        >>> v.ok
+        True
+    """
     spec, reduced = instance_of(derivation.spec)
     inst = derivation if not reduced and not derivation.spec.symbolic else None
-    inst = inst or derive_network(spec, verify=False)
+    inst = inst or derive_network(spec)
     s = network_symbols(spec, batch=BATCH)
     rng = random.Random(seed)
     check = _Check(

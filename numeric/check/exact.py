@@ -175,7 +175,7 @@ class Exact:
     def __init__(self, spec: NetworkSpec, digits: int = DIGITS):
         self.spec = spec
         self.digits = digits
-        self.derivation = derive_network(spec, verify=False)
+        self.derivation = derive_network(spec)
 
     def gradients(self, params: dict, X, Y) -> dict[str, np.ndarray]:
         with mpmath.workdps(self.digits):

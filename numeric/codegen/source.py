@@ -278,7 +278,7 @@ def _input_gradient(s) -> sp.MatrixSymbol:
 @cache
 def generate_source(spec: NetworkSpec) -> str:
     """The source of a standalone NumPy module for ``spec`` (see the module docstring)."""
-    derivation = derive_network(spec, verify=False)
+    derivation = derive_network(spec)
     s = derivation.symbols
     L = spec.layers
     deltas = dict(derivation.deltas)

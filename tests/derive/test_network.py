@@ -13,7 +13,7 @@ sigma = ACTIVATIONS["sigmoid"]
 @pytest.fixture(scope="module")
 def seed():
     """The seed's three-layer sigmoid network with squared loss and symbolic widths."""
-    return derive_network(NetworkSpec(layers=3), verify=False)
+    return derive_network(NetworkSpec(layers=3))
 
 
 def _entries(d, l):
@@ -65,7 +65,7 @@ def test_matrix_form(seed):
 
 def test_hidden_delta_is_w_transpose_delta_times_sigma_prime():
     # delta^(2) = (W^(3)T delta^(3)) (.) sigma'(z^(2)), entrywise at concrete sizes.
-    d = derive_network(NetworkSpec(3, (2, 2, 3, 2)), verify=False)
+    d = derive_network(NetworkSpec(3, (2, 2, 3, 2)))
     s = d.symbols
     l2, l3 = s.layers[2], s.layers[3]
     got = explicit(d.deltas[l2.delta].xreplace({n: 2}))
@@ -78,7 +78,7 @@ def test_hidden_delta_is_w_transpose_delta_times_sigma_prime():
 
 def test_matrix_form_of_the_last_delta_scales_by_one_over_n():
     # Batch of n columns: delta^(L) = sigma'(z^(L)) (.) (2/n)(a^(L) - y); check entrywise at n = 2.
-    d = derive_network(NetworkSpec(1, (2, 2)), verify=False)
+    d = derive_network(NetworkSpec(1, (2, 2)))
     s = d.symbols
     ls = s.layers[1]
     got = explicit(d.deltas[ls.delta].xreplace({n: 2}))
@@ -90,14 +90,14 @@ def test_matrix_form_of_the_last_delta_scales_by_one_over_n():
 
 
 def test_width_does_not_change_the_rules():
-    small = derive_network(NetworkSpec(3, (8, 8, 8, 8)), verify=False)
-    large = derive_network(NetworkSpec(3, (4096,) * 4), verify=False)
+    small = derive_network(NetworkSpec(3, (8, 8, 8, 8)))
+    large = derive_network(NetworkSpec(3, (4096,) * 4))
     for key in small.matrix:
         assert small.matrix[key].xreplace({sp.Integer(8): sp.Integer(4096)}) == large.matrix[key]
 
 
 def test_deep_networks_derive_layer_by_layer():
-    d = derive_network(NetworkSpec(50), verify=False)
+    d = derive_network(NetworkSpec(50))
     assert len(d.matrix) == 50 * 4
     assert d.matrix[(1, "W")] == d.symbols.layers[1].delta * d.symbols.a0.T
 
@@ -109,7 +109,7 @@ def test_expand_reaches_the_inputs(seed):
 
 
 def test_softmax_cross_entropy_last_delta_is_a_minus_y_over_n():
-    d = derive_network(NetworkSpec(2, loss="softmax-cross-entropy"), verify=False)
+    d = derive_network(NetworkSpec(2, loss="softmax-cross-entropy"))
     s = d.symbols
     got = explicit(d.deltas[s.layers[2].delta].xreplace({n: 2}).subs(d.spec.widths[2], 3))
     a2, y = (m.xreplace({n: 2}).subs(d.spec.widths[2], 3) for m in (s.layers[2].a, s.y))
@@ -123,7 +123,7 @@ def test_softmax_cross_entropy_last_delta_is_a_minus_y_over_n():
 
 
 def test_index_sums_keep_concrete_bounds_unevaluated():
-    d = derive_network(NetworkSpec(2, (2, 3, 2)), verify=False)
+    d = derive_network(NetworkSpec(2, (2, 3, 2)))
     got = d.index[(2, "a")]
     assert got.has(sp.Sum)
     assert sp.Integer(1) in got.atoms(sp.Sum).pop().limits[0]
@@ -135,7 +135,7 @@ def test_cost_is_the_mean_of_the_tables_per_sample_loss(loss):
     from bpverify.derive.unrolled import forward
 
     spec = NetworkSpec(1, (2, 3), "sigmoid", loss)
-    d = derive_network(spec, verify=False)
+    d = derive_network(spec)
     s2 = network_symbols(spec, batch=2)
     got = explicit(d.expand(d.cost).xreplace({n: 2}))[0, 0]
     want, _ = forward(spec, s2, generic=False)

@@ -5,6 +5,7 @@ import subprocess
 import pytest
 
 from bpverify.derive import NetworkSpec, derive_network, report
+from bpverify.derive.verify import verify
 
 
 @pytest.fixture(scope="module")
@@ -12,9 +13,14 @@ def small():
     return derive_network(NetworkSpec(2, (2, 2, 1)))
 
 
+@pytest.fixture(scope="module")
+def checked(small):
+    return verify(small)
+
+
 def test_all_means_index_and_matrix_plus_unrolled_when_possible(small):
     assert report.forms_of(small, "all") == ["index", "matrix", "unrolled"]
-    symbolic = derive_network(NetworkSpec(2), verify=False)
+    symbolic = derive_network(NetworkSpec(2))
     assert report.forms_of(symbolic, "all") == ["index", "matrix"]
 
 
@@ -23,8 +29,8 @@ def test_results_run_from_layer_L_down(small):
     assert layers == sorted(layers, reverse=True)
 
 
-def test_json_records(small):
-    data = json.loads(report.to_json(small, "index"))
+def test_json_records(small, checked):
+    data = json.loads(report.to_json(small, "index", verification=checked))
     assert data["network"] == {
         "layers": 2,
         "widths": ["2", "2", "1"],
@@ -35,6 +41,15 @@ def test_json_records(small):
     assert first["name"] == "delta2[j] = dC_0/dz2[j]"
     assert first["lhs"].startswith(r"\delta^{(2)}_{j} = \frac{\partial C_0}")
     assert data["verification"]["ok"] and data["verification"]["entries"] == 23
+    assert json.loads(report.to_json(small, "index"))["verification"] is None
+
+
+def test_the_verification_summary_is_printed_only_when_given(small, checked):
+    assert checked.summary() not in report.text_block(small, "matrix")
+    assert report.text_block(small, "matrix", verification=checked).endswith(checked.summary())
+    assert report.latex_block(small, "matrix", verification=checked).endswith(
+        f"% {checked.summary()}"
+    )
 
 
 def _compiles(tex: str, tmp_path) -> None:
@@ -55,8 +70,8 @@ def test_document_compiles_with_every_form(small, tmp_path):
     _compiles(report.document(small, "all"), tmp_path)
 
 
-def test_notebook_latex_is_one_aligned_block_that_compiles(small, tmp_path):
-    tex = small._repr_latex_()
+def test_notebook_latex_is_one_aligned_block_that_compiles(small, checked, tmp_path):
+    tex = report.show(small, verification=checked)._repr_latex_()
     assert tex.startswith("$$\\begin{aligned}") and tex.endswith("\\end{aligned}$$")
     assert "%" not in tex
     doc = "\\documentclass{article}\\usepackage{amsmath}\\begin{document}\n" + tex

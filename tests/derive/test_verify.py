@@ -22,7 +22,7 @@ from bpverify.derive.verify import instance_of, verify
     ids=lambda s: s.describe(),
 )
 def test_rules_agree_with_the_unrolled_network(spec):
-    v = derive_network(spec).verification
+    v = verify(derive_network(spec))
     assert v.ok, v.summary()
     # With abstract activations simplification decides every entry: no fallback to points.
     assert v.entries == v.symbolic and v.at_points == 0
@@ -35,7 +35,7 @@ def test_rules_agree_with_the_unrolled_network(spec):
 
 
 def test_symbolic_widths_are_checked_on_a_reduced_instance():
-    v = derive_network(NetworkSpec(3)).verification
+    v = verify(derive_network(NetworkSpec(3)))
     assert v.ok and v.reduced
     assert "widths 2,2,2,2" in v.summary()
 
@@ -56,7 +56,7 @@ def test_deep_networks_reduce_to_four_layers_keeping_first_and_last():
     ],
 )
 def test_a_wrong_rule_is_reported_with_its_entry(key, mutate):
-    d = derive_network(NetworkSpec(2, (2, 2, 1)), verify=False)
+    d = derive_network(NetworkSpec(2, (2, 2, 1)))
     d.matrix[key] = mutate(d.matrix[key])
     v = verify(d)
     assert not v.ok
@@ -66,7 +66,7 @@ def test_a_wrong_rule_is_reported_with_its_entry(key, mutate):
 
 
 def test_a_wrong_delta_breaks_the_layers_below():
-    d = derive_network(NetworkSpec(2, (2, 2, 1)), verify=False)
+    d = derive_network(NetworkSpec(2, (2, 2, 1)))
     delta2 = d.symbols.layers[2].delta
     d.deltas[delta2] = d.deltas[delta2].args[1]  # sigma' dropped
     d.matrix[(2, "delta")] = d.deltas[delta2]
@@ -81,7 +81,7 @@ def test_without_symengine_the_same_verdict(monkeypatch):
     import bpverify.derive.verify as V
 
     monkeypatch.setattr(V, "symengine_available", lambda: False)
-    v = derive_network(NetworkSpec(2, (2, 2, 2), "tanh", "cross-entropy")).verification
+    v = verify(derive_network(NetworkSpec(2, (2, 2, 2), "tanh", "cross-entropy")))
     assert v.ok and v.symbolic == v.entries
 
 
@@ -93,7 +93,7 @@ def test_points_decide_where_simplification_cannot(monkeypatch, exact_case):
 
     monkeypatch.setattr(Flat, "is_zero", lambda self, e: False)
     spec = NetworkSpec(2, (2, 2, 1), "relu" if exact_case else "sigmoid")
-    d = derive_network(spec, verify=False)
+    d = derive_network(spec)
     v = verify(d)
     assert v.ok and v.at_points == v.entries and v.exact is exact_case
     d.matrix[(1, "W")] = sp.MatMul(sp.Rational(1001, 1000), d.matrix[(1, "W")])

@@ -14,7 +14,7 @@ z = sp.MatrixSymbol("z", 3, n)
 
 
 def _layer():
-    d = derive_network(NetworkSpec(2), verify=False)
+    d = derive_network(NetworkSpec(2))
     s = d.symbols
     return d, s.layers[1], d.deltas[s.layers[1].delta]
 
