@@ -9,7 +9,7 @@ Example:
 
 from . import report, unrolled, verify
 from .activations import ACTIVATIONS, Activation
-from .derivation import FORMS, QUANTITIES, Derivation, Gradient
+from .derivation import FORMS, Derivation, Gradient, Key, step_keys
 from .losses import LOSSES, Loss
 from .network import derive_network
 from .printing import latex, pretty
@@ -20,10 +20,10 @@ __all__ = [
     "ACTIVATIONS",
     "FORMS",
     "LOSSES",
-    "QUANTITIES",
     "Activation",
     "Derivation",
     "Gradient",
+    "Key",
     "Loss",
     "NetworkSpec",
     "SpecError",
@@ -33,6 +33,7 @@ __all__ = [
     "parse_widths",
     "pretty",
     "report",
+    "step_keys",
     "unrolled",
     "verify",
 ]

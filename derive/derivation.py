@@ -13,34 +13,53 @@ import sympy as sp
 from .notation import NetworkSymbols
 from .spec import NetworkSpec
 
-QUANTITIES = ("delta", "W", "b", "a")
-"""Per layer: delta^(l) = dC/dz^(l), dC/dW^(l), dC/db^(l) and dC/da^(l-1)."""
-
 FORMS = ("index", "matrix", "unrolled")
+
+Key = tuple[str, int]
+"""A result named by the variable C is differentiated by: ``("W", l)`` is dC/dW^(l), ``("b", l)``
+dC/db^(l), ``("z", l)`` delta^(l) = dC/dz^(l) and ``("a", l)`` dC/da^(l)."""
+
+
+def step_keys(l: int) -> list[Key]:
+    """The results of layer l's backward step, in the order it gives them: delta^(l), dC/dW^(l),
+    dC/db^(l) and dC/da^(l-1)."""
+    return [("z", l), ("W", l), ("b", l), ("a", l - 1)]
+
+
+def step_of(key: Key) -> int:
+    """The layer whose backward step gives ``key``: dC/da^(l-1) is layer l's, as W^(l) carries
+    it down."""
+    variable, layer = key
+    return layer + 1 if variable == "a" else layer
 
 
 @dataclass(frozen=True)
 class Gradient:
-    """One derived result: ``quantity`` of ``layer`` in ``form``.
+    """One derived result: dC/d``wrt`` in ``form`` (``wrt`` a ``Key``, such as ``("a", 2)``).
 
     Index form is per sample (C_0) at neuron indices j, k; matrix form is for the batch mean C
     with one column per sample; unrolled form is one entry (``entry``) of a concrete network.
     """
 
-    layer: int
-    quantity: str
+    wrt: Key
     form: str
     expr: sp.Expr
     entry: tuple[int, ...] = ()
+
+    @property
+    def layer(self) -> int:
+        """The layer whose backward step gives this result (``step_of``)."""
+        return step_of(self.wrt)
 
 
 @dataclass
 class Derivation:
     """The derived gradients of one network, in index and matrix form (see ``derive_network``).
 
-    ``matrix[(l, q)]`` and ``index[(l, q)]`` hold the results for layer l and quantity q in
-    ``QUANTITIES``. ``cost`` is C itself (a 1x1 matrix). Matrix-form results refer to delta^(l) by
-    name; ``deltas`` defines each one
+    ``matrix[key]`` and ``index[key]`` hold the results by the variable they differentiate C by
+    (``Key``): ``matrix[("W", l)]`` is dC/dW^(l), ``matrix[("z", l)]`` delta^(l) and
+    ``matrix[("a", l - 1)]`` dC/da^(l-1), layer L's first (``step_keys``). ``cost`` is C itself
+    (a 1x1 matrix). Matrix-form results refer to delta^(l) by name; ``deltas`` defines each one
     in terms of the layer above, ``forward`` defines z^(l) and a^(l), and ``expand`` substitutes
     all of these to express a result in the inputs a^(0), targets y and parameters only.
     """
@@ -49,8 +68,8 @@ class Derivation:
     symbols: NetworkSymbols
     forward: dict[sp.MatrixSymbol, sp.MatrixExpr]
     deltas: dict[sp.MatrixSymbol, sp.MatrixExpr]
-    matrix: dict[tuple[int, str], sp.MatrixExpr]
-    index: dict[tuple[int, str], sp.Expr]
+    matrix: dict[Key, sp.MatrixExpr]
+    index: dict[Key, sp.Expr]
     index_symbols: NetworkSymbols
     cost: sp.MatrixExpr
     _expansions: dict = field(default_factory=dict, repr=False)
@@ -59,7 +78,7 @@ class Derivation:
         """Results of the index or matrix form, from layer L down to 1 (the unrolled form is
         ``unrolled.unrolled_gradients``)."""
         table = {"matrix": self.matrix, "index": self.index}[form]
-        return [Gradient(l, q, form, table[(l, q)]) for (l, q) in table]
+        return [Gradient(key, form, expr) for key, expr in table.items()]
 
     def expansion(self, layer: int = 0, kind: str = "a") -> dict[sp.MatrixSymbol, sp.MatrixExpr]:
         """Definitions of delta, z and a in terms of a free a^(layer) (kind "a") or z^(layer)

@@ -7,7 +7,7 @@ from sympy.matrices.expressions import OneMatrix
 
 from . import rules
 from .activations import ACTIVATIONS, Softmax
-from .derivation import Derivation
+from .derivation import Derivation, step_keys
 from .losses import LOSSES
 from .notation import j, k, n, network_symbols
 from .spec import NetworkSpec
@@ -27,7 +27,7 @@ def derive_network(spec: NetworkSpec) -> Derivation:
 
     Example:
         >>> d = derive_network(NetworkSpec(layers=1, widths=(1, 1)))
-        >>> d.matrix[(1, "W")]
+        >>> d.matrix[("W", 1)]
         delta1*a0.T
     """
     s = network_symbols(spec)
@@ -51,19 +51,21 @@ def derive_network(spec: NetworkSpec) -> Derivation:
             upstream = rules.lift(loss_rule / n, {rules.out_k: ls.a, rules.y_k: s.y})
             upstream1 = rules.lift(loss_rule, {rules.out_k: ls1.a, rules.y_k: s1.y})
         else:
-            upstream = matrix[(l + 1, "a")]
+            upstream = matrix[("a", l)]
             upstream1 = ls1.dC_da
         if act is None:  # the loss owns the output activation: its rule is already dC/dz.
             deltas[ls.delta], delta1 = upstream, upstream1
         else:
             deltas[ls.delta] = rules.activation(act, upstream, ls.z)
             delta1 = rules.activation(act, upstream1, ls1.z)
-        matrix[(l, "delta")] = deltas[ls.delta]
-        index[(l, "delta")] = delta1[j, 0]
-        for q in ("W", "b", "a"):
-            matrix[(l, q)] = rules.affine(q, ls.delta, s.a(l - 1), ls.W, ls.b)
+        delta_key, *affine_keys = step_keys(l)
+        matrix[delta_key] = deltas[ls.delta]
+        index[delta_key] = delta1[j, 0]
+        for key in affine_keys:  # dC/dW^(l), dC/db^(l) and dC/da^(l-1), from delta^(l)
+            q = key[0]
+            matrix[key] = rules.affine(q, ls.delta, s.a(l - 1), ls.W, ls.b)
             entry = rules.affine(q, delta1, s1.a(l - 1), ls1.W, ls1.b)
-            index[(l, q)] = entry[j, k] if q == "W" else entry[k if q == "a" else j, 0]
+            index[key] = entry[j, k] if q == "W" else entry[k if q == "a" else j, 0]
     index = {key: sp.factor_terms(_named_sum(e)).xreplace(concrete) for key, e in index.items()}
     output = s.layers[L].z if LOSSES[spec.loss].output_activation else s.layers[L].a
     cost = rules.cost(LOSSES[spec.loss], output, s.y, n)

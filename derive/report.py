@@ -9,10 +9,12 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import sympy as sp
+
 from .activations import Softmax
-from .derivation import Derivation, Gradient
+from .derivation import Derivation, Gradient, Key
 from .losses import LOSSES
-from .notation import j, k
+from .notation import NetworkSymbols, j, k
 from .printing import latex, pretty
 from .unrolled import check_size, unrolled_gradients
 from .verify import Verification
@@ -50,32 +52,32 @@ def collect(derivation: Derivation, forms: Iterable[str]) -> list[Gradient]:
     return sorted(grads, key=lambda g: (-g.layer, order[g.form]))
 
 
+INDEX_ENTRY = {"z": (j,), "W": (j, k), "b": (j,), "a": (k,)}
+"""The entry each index-form result is written for, as the seed writes it: delta^(l)_j,
+dC_0/dw^(l)_jk, dC_0/db^(l)_j and dC_0/da^(l-1)_k."""
+
+
+def _variable(s: NetworkSymbols, key: Key) -> sp.MatrixSymbol:
+    q, l = key
+    return s.a(l) if q == "a" else {"z": s.layers[l].z, "W": s.layers[l].W, "b": s.layers[l].b}[q]
+
+
 def lhs(derivation: Derivation, g: Gradient) -> str:
     """The left-hand side of a result in LaTeX: dC_0/dw^(l)_jk, dC/dW^(l), ..."""
     s = derivation.symbols if g.form == "matrix" else derivation.index_symbols
-    ls = s.layers[g.layer]
-    prev = s.a(g.layer - 1)
-    cost = "C" if g.form == "matrix" else "C_0"
-
-    def d(var):
-        return rf"\frac{{\partial {cost}}}{{\partial {var}}}"
-
-    if g.form == "matrix":
-        return {
-            "delta": rf"{latex(ls.delta)} = {d(latex(ls.z))}",
-            "W": d(latex(ls.W)),
-            "b": d(latex(ls.b)),
-            "a": d(latex(prev)),
-        }[g.quantity]
+    q, l = g.wrt
+    var = _variable(s, g.wrt)
     if g.form == "unrolled":
-        m = ls.W if g.quantity == "W" else ls.b
-        return d(latex(m[g.entry[0], g.entry[1] if g.quantity == "W" else 0]))
-    return {
-        "delta": rf"{latex(ls.delta[j, 0])} = {d(latex(ls.z[j, 0]))}",
-        "W": d(latex(ls.W[j, k])),
-        "b": d(latex(ls.b[j, 0])),
-        "a": d(latex(prev[k, 0])),
-    }[g.quantity]
+        var = var[g.entry[0], g.entry[1] if q == "W" else 0]
+    elif g.form == "index":
+        idx = INDEX_ENTRY[q]
+        var = var[idx if len(idx) == 2 else (*idx, 0)]
+    cost = "C" if g.form == "matrix" else "C_0"
+    out = rf"\frac{{\partial {cost}}}{{\partial {latex(var)}}}"
+    if q != "z":
+        return out
+    delta = s.layers[l].delta
+    return rf"{latex(delta if g.form == 'matrix' else delta[j, 0])} = {out}"
 
 
 def forward_latex(derivation: Derivation) -> list[str]:
@@ -173,21 +175,14 @@ def text_block(
 
 
 def _name(g: Gradient) -> str:
+    """The result's name in plain text: dC/dW2, delta2[j] = dC_0/dz2[j], dC_0/dW2[0,1], ..."""
     cost = "C" if g.form == "matrix" else "C_0"
-    prev = g.layer - 1
+    q, l = g.wrt
     if g.form == "unrolled":
-        idx = ",".join(str(i) for i in g.entry)
-        return f"d{cost}/d{g.quantity}{g.layer}[{idx}]"
-    sub = (
-        {"delta": "[j]", "W": "[j,k]", "b": "[j]", "a": "[k]"}[g.quantity]
-        if g.form == "index"
-        else ""
-    )
-    var = {"delta": f"z{g.layer}", "W": f"W{g.layer}", "b": f"b{g.layer}", "a": f"a{prev}"}[
-        g.quantity
-    ]
-    head = f"delta{g.layer}{sub} = " if g.quantity == "delta" else ""
-    return f"{head}d{cost}/d{var}{sub}"
+        return f"d{cost}/d{q}{l}[{','.join(str(i) for i in g.entry)}]"
+    sub = f"[{','.join(str(i) for i in INDEX_ENTRY[q])}]" if g.form == "index" else ""
+    head = f"delta{l}{sub} = " if q == "z" else ""
+    return f"{head}d{cost}/d{q}{l}{sub}"
 
 
 def records(
@@ -206,8 +201,10 @@ def records(
         },
         "gradients": [
             {
+                # The record names a result by the backward step that gives it, as it always
+                # has: layer l's "a" is dC/da^(l-1), and "delta" is dC/dz^(l).
                 "layer": g.layer,
-                "quantity": g.quantity,
+                "quantity": "delta" if g.wrt[0] == "z" else g.wrt[0],
                 "form": g.form,
                 **({"entry": list(g.entry)} if g.entry else {}),
                 "name": _name(g),

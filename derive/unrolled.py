@@ -297,5 +297,5 @@ def unrolled_gradients(spec: NetworkSpec, backend: str | None = None) -> list[Gr
         for m, idx in [(W, i) for i in _cells(W)] + [(b, i) for i in _cells(b)]:
             g = flat.back(names(cost.diff(flat(m[idx]))))
             q = "W" if m is W else "b"
-            out.append(Gradient(l, q, "unrolled", g, idx if q == "W" else idx[:1]))
+            out.append(Gradient((q, l), "unrolled", g, idx if q == "W" else idx[:1]))
     return out

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from .derivation import QUANTITIES, Derivation
+from .derivation import Derivation, Key, step_keys
 from .explicit import explicit
 from .losses import LOSSES
 from .network import activation_of, derive_network
@@ -115,8 +115,8 @@ def verify(derivation: Derivation, seed: int = 0) -> Verification:
     check.result.points = POINTS
     check.result.exact = set(spec.activations) <= EXACT_ACTIVATIONS and spec.loss == "squared"
     for l in range(spec.layers, 0, -1):
-        for q in QUANTITIES:
-            check.tail(l, q)
+        for key in step_keys(l):
+            check.tail(key)
     return check.result
 
 
@@ -143,15 +143,15 @@ class _Check:
             self.oracles[key] = flat(cost.xreplace(self.targets)), flat.abbreviations(spec, values)
         return self.oracles[key]
 
-    def tail(self, l: int, q: str) -> None:
+    def tail(self, key: Key) -> None:
         spec, s, flat = self.spec, self.s, self.flat
-        start, kind, var = _entry_point(s, l, q)
+        start, kind, var = _entry_point(s, key)
         cost, names = self.oracle(start, kind)
         concrete = None
         for i in range(var.shape[0]):
             for c in range(var.shape[1]):
                 self.result.entries += 1
-                got = self.rules[(l, q)][i, c].xreplace(self.targets)
+                got = self.rules[key][i, c].xreplace(self.targets)
                 if flat.is_zero(flat(got) - names(cost.diff(flat(var[i, c])))):
                     self.result.symbolic += 1
                     continue
@@ -164,8 +164,7 @@ class _Check:
                 if all(self._agree_at(got, want, p, written) for p in self.points):
                     self.result.at_points += 1
                 else:
-                    name = f"dC/d{var.name}[{i},{c}] (layer {l}, {q})"
-                    self.result.failures.append(f"{name}: rule and oracle differ")
+                    self.result.failures.append(f"dC/d{var.name}[{i},{c}]: rule and oracle differ")
 
     def _agree_at(self, got, want, point, written_out) -> bool:
         """Rule and concrete oracle agree at ``point``; the rule's downstream z and a entries
@@ -216,14 +215,15 @@ def _explicit_rules(inst: Derivation, spec: NetworkSpec, s) -> dict:
     return {key: rule.replace(sp.exp, AbstractExp) for key, rule in rules.items()}
 
 
-def _entry_point(s, l: int, q: str):
-    """Where the unrolled oracle enters the network for quantity q of layer l, and the variable."""
-    layer = s.layers[l]
-    if q == "delta":
-        return l, "z", layer.z
+def _entry_point(s, key: Key):
+    """Where the unrolled oracle enters the network for the result ``key``, and the variable:
+    at z^(l) for delta^(l), at a^(l) for dC/da^(l), at the inputs for the parameters."""
+    q, l = key
+    if q == "z":
+        return l, "z", s.layers[l].z
     if q == "a":
-        return l - 1, "a", s.a(l - 1)
-    return 0, "a", layer.W if q == "W" else layer.b
+        return l, "a", s.a(l)
+    return 0, "a", s.layers[l].W if q == "W" else s.layers[l].b
 
 
 def _point(s, rng: random.Random) -> dict[sp.Basic, sp.Rational]:

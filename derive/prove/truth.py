@@ -30,9 +30,8 @@ def truth_of(d: Derivation, target: Target) -> tuple[sp.Expr, tuple[sp.Expr, ...
         expr = rule.xreplace({out_k: s1.layers[L].a[j, 0], y_k: s1.y[j, 0]})
         return expr.xreplace(concrete_widths(d.spec)), (j,)
     if q == "a":
-        return _resolve(d, d.index[(l + 1, "a")]), (k,)
-    key = "delta" if q == "z" else q
-    return _resolve(d, d.index[(l, key)]), ((j, k) if q == "W" else (j,))
+        return _resolve(d, d.index[("a", l)]), (k,)
+    return _resolve(d, d.index[(q, l)]), ((j, k) if q == "W" else (j,))
 
 
 def _fresh_sums(expr: sp.Expr) -> sp.Expr:
@@ -48,12 +47,12 @@ def _fresh_sums(expr: sp.Expr) -> sp.Expr:
 
 
 def _resolve(d: Derivation, expr: sp.Expr) -> sp.Expr:
-    """Replace each dC_0/da^(m)_i of the recursion by layer m+1's dC_0/da^(m)_k at k = i."""
+    """Replace each dC_0/da^(m)_i of the recursion by the derived dC_0/da^(m)_k at k = i."""
     expr = _fresh_sums(expr)
 
     def upstream(e: MatrixElement) -> sp.Expr:
         (_, m) = split_name(e.parent.name)
-        return _resolve(d, _fresh_sums(d.index[(m + 1, "a")]).xreplace({k: e.i}))
+        return _resolve(d, _fresh_sums(d.index[("a", m)]).xreplace({k: e.i}))
 
     return expr.replace(
         lambda e: isinstance(e, MatrixElement) and e.parent.name.startswith("dC_da"), upstream

@@ -198,10 +198,10 @@ class Exact:
             values[delta.name] = ev(d.deltas[delta])
         out = {}
         for l in range(1, L + 1):
-            out[f"W{l}"] = ev(d.matrix[(l, "W")])
-            out[f"b{l}"] = ev(d.matrix[(l, "b")])[:, 0]
+            out[f"W{l}"] = ev(d.matrix[("W", l)])
+            out[f"b{l}"] = ev(d.matrix[("b", l)])[:, 0]
         for l in range(1, L + 1):
-            out[f"a{l - 1}"] = ev(d.matrix[(l, "a")]).T
+            out[f"a{l - 1}"] = ev(d.matrix[("a", l - 1)]).T
         return out
 
 

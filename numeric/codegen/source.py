@@ -134,14 +134,14 @@ def _quantities(derivation, deltas) -> list[tuple[sp.MatrixSymbol, sp.MatrixExpr
         ls = s.layers[l]
         if l > 1:
             below = s.layers[l - 1]
-            order.append((below.dC_da, derivation.matrix[(l, "a")]))
+            order.append((below.dC_da, derivation.matrix[("a", l - 1)]))
             order.append((below.delta, deltas[below.delta]))
         else:
-            order.append((_input_gradient(s), derivation.matrix[(l, "a")]))
-        order.append((_gradient(ls.W), derivation.matrix[(l, "W")]))
+            order.append((_input_gradient(s), derivation.matrix[("a", 0)]))
+        order.append((_gradient(ls.W), derivation.matrix[("W", l)]))
         if l == L:
             order.append((ones, Ones(n, s.a0)))
-        b = derivation.matrix[(l, "b")].xreplace({OneMatrix(n, 1): ones})
+        b = derivation.matrix[("b", l)].xreplace({OneMatrix(n, 1): ones})
         order.append((_gradient(ls.b), b))
     return order
 
@@ -285,7 +285,7 @@ def generate_source(spec: NetworkSpec) -> str:
     deltas[s.layers[L].delta] = _output_delta(derivation)
     for l in range(1, L):  # delta^(l) reads dC/da^(l) by its name
         delta = s.layers[l].delta
-        deltas[delta] = deltas[delta].xreplace({derivation.matrix[(l + 1, "a")]: s.layers[l].dC_da})
+        deltas[delta] = deltas[delta].xreplace({derivation.matrix[("a", l)]: s.layers[l].dC_da})
     order = _quantities(derivation, deltas)
     printer = BackpropPrinter({"fully_qualified_modules": True, "inline": True})
     params = [p for ls in s.layers.values() for p in (ls.W, ls.b)]

@@ -22,15 +22,15 @@ def test_width_one_is_the_seeds_first_half():
     # dC_0/dw^(L) = a^(L-1) sigma'(z^(L)) 2 (a^(L) - y), with z and a as the seed names them.
     spec = NetworkSpec(3, (1, 1, 1, 1))
     s = network_symbols(spec, batch=1)
-    grads = {(g.layer, g.quantity): g.expr for g in unrolled_gradients(spec, backend="sympy")}
+    grads = {g.wrt: g.expr for g in unrolled_gradients(spec, backend="sympy")}
     l3 = s.layers[3]
     want = s.a(2)[0, 0] * sigma.prime(l3.z[0, 0]) * 2 * (l3.a[0, 0] - s.y[0, 0])
-    assert sp.expand(grads[(3, "W")] - want) == 0
+    assert sp.expand(grads[("W", 3)] - want) == 0
     # One layer down, the chain gains w^(3) sigma'(z^(2)): every factor named by the seed.
     l2 = s.layers[2]
     want2 = s.a(1)[0, 0] * sigma.prime(l2.z[0, 0]) * l3.W[0, 0] * sigma.prime(l3.z[0, 0])
     want2 *= 2 * (l3.a[0, 0] - s.y[0, 0])
-    assert sp.expand(grads[(2, "W")] - want2) == 0
+    assert sp.expand(grads[("W", 2)] - want2) == 0
 
 
 def test_every_parameter_entry_appears_once():
@@ -46,7 +46,7 @@ def test_symengine_gives_the_same_results_as_sympy():
     a = unrolled_gradients(spec, backend="sympy")
     b = unrolled_gradients(spec, backend="symengine")
     for x, y in zip(a, b, strict=True):
-        assert (x.layer, x.quantity, x.entry) == (y.layer, y.quantity, y.entry)
+        assert (x.wrt, x.entry) == (y.wrt, y.entry)
         assert sp.simplify(x.expr - y.expr) == 0
 
 
@@ -82,7 +82,7 @@ def test_size_limits():
 
 def test_derivatives_agree_with_the_printed_form():
     spec = NetworkSpec(2, (2, 2, 1), "softplus")
-    printed = {(g.layer, g.quantity, g.entry): g for g in unrolled_gradients(spec, backend="sympy")}
+    printed = {(g.wrt, g.entry): g for g in unrolled_gradients(spec, backend="sympy")}
     raw = unrolled_derivatives(spec, backend="sympy")
     assert len(raw) == len(printed) == spec.parameter_count
     s = network_symbols(spec, batch=1)
@@ -90,6 +90,6 @@ def test_derivatives_agree_with_the_printed_form():
     W1 = s.layers[1].W
     # The printed form names z and a; written out again, with matrix entries as the plain
     # symbols the backend differentiates by, it is the raw derivative.
-    full = printed[(1, "W", (1, 0))].expr.xreplace(values)
+    full = printed[(("W", 1), (1, 0))].expr.xreplace(values)
     full = full.xreplace({e: sp.Symbol(str(e)) for e in full.atoms(MatrixElement)})
     assert sp.simplify(full - raw[W1[1, 0]]) == 0
