@@ -425,8 +425,8 @@ def unrolled_limit(function: str, backend: str) -> int:
     if backend == "sympy":
         return unrolled.UNROLLED_LIMIT_SYMPY
     if function == "unrolled_gradients":
-        return getattr(unrolled, "UNROLLED_PRINT_LIMIT", unrolled.UNROLLED_LIMIT)
-    return unrolled.UNROLLED_LIMIT
+        return unrolled.UNROLLED_PRINT_LIMIT
+    return unrolled.UNROLLED_DERIVATIVES_LIMIT
 
 
 def section_unrolled(cfg: Settings) -> str:
@@ -539,8 +539,8 @@ def section_unrolled(cfg: Settings) -> str:
         f"before each run; median of up to {cfg.unrolled_runs} runs (the count is in "
         f"parentheses: a case is repeated only while the runs fit in {cfg.unrolled_budget:.0f} "
         "s). Each function is run up to the size limit the package sets for it "
-        "(`UNROLLED_LIMIT_SYMPY`, `UNROLLED_PRINT_LIMIT`, `UNROLLED_LIMIT`). A case that takes "
-        f"longer than {cfg.timeout:.0f} s is stopped.",
+        "(`UNROLLED_LIMIT_SYMPY`, `UNROLLED_PRINT_LIMIT`, `UNROLLED_DERIVATIVES_LIMIT`). A case "
+        f"that takes longer than {cfg.timeout:.0f} s is stopped.",
         "",
         table(header, rows),
         "",

@@ -3,10 +3,10 @@ entry. It is the oracle the matrix rules are checked against, and the ``unrolled
 
 Differentiation uses symengine when it is installed (``pip install bpverify[fast]``), which is
 about a thousand times faster than SymPy on these expressions and gives the same results.
-``unrolled_derivatives`` differentiates networks of up to ``UNROLLED_LIMIT`` parameters with
-symengine (``UNROLLED_LIMIT_SYMPY`` without); printing them as SymPy expressions costs more than
-differentiating, so the unrolled *form* stops at ``UNROLLED_PRINT_LIMIT``. Beyond these limits
-the matrix form is the way (``--form matrix``).
+``unrolled_derivatives`` differentiates networks of up to ``UNROLLED_DERIVATIVES_LIMIT``
+parameters with symengine (``UNROLLED_LIMIT_SYMPY`` without); printing them as SymPy expressions
+costs more than differentiating, so the unrolled *form* stops at ``UNROLLED_PRINT_LIMIT``.
+Beyond these limits the matrix form is the way (``--form matrix``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from .losses import LOSSES
 from .notation import NetworkSymbols, network_symbols
 from .spec import NetworkSpec, SpecError
 
-UNROLLED_LIMIT = 500
+UNROLLED_DERIVATIVES_LIMIT = 500
 """Most parameters ``unrolled_derivatives`` differentiates with symengine installed."""
 
 UNROLLED_PRINT_LIMIT = 200
@@ -52,11 +52,11 @@ def check_size(spec: NetworkSpec, backend: str | None = None, printed: bool = Tr
             "the unrolled form needs concrete widths: give --widths, e.g. --widths 2,3,1"
         )
     backend = backend or ("symengine" if symengine_available() else "sympy")
-    limit = UNROLLED_PRINT_LIMIT if printed else UNROLLED_LIMIT
+    limit = UNROLLED_PRINT_LIMIT if printed else UNROLLED_DERIVATIVES_LIMIT
     limit = limit if backend == "symengine" else UNROLLED_LIMIT_SYMPY
     count = spec.parameter_count
     if count > limit:
-        more = UNROLLED_PRINT_LIMIT if printed else UNROLLED_LIMIT
+        more = UNROLLED_PRINT_LIMIT if printed else UNROLLED_DERIVATIVES_LIMIT
         hint = "" if backend == "symengine" else f" (or install bpverify[fast] for up to {more})"
         raise SpecError(
             f"the network has {count} parameters, more than the unrolled form handles "

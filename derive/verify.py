@@ -7,7 +7,7 @@ samples are checked too):
   rule and oracle must simplify to 0. This proves the chain for every differentiable activation.
 * points: with the definitions written out, both sides are evaluated at random rational points;
   they must agree exactly where the values are rational (relu, leaky_relu, identity) and to
-  ``DIGITS`` significant digits where they are transcendental (exp, tanh, log).
+  ``VERIFY_DIGITS`` significant digits where they are transcendental (exp, tanh, log).
 
 For a network too large to unroll, the instance keeps the activations and loss but has widths
 of at most 2 and at most 4 layers; the rules do not depend on width, and the chaining code is
@@ -29,8 +29,8 @@ from .notation import network_symbols
 from .spec import NetworkSpec
 from .unrolled import AbstractExp, Flat, forward, symengine_available
 
-DIGITS = 50
-"""Significant digits the transcendental comparison demands (evaluated at DIGITS + 20)."""
+VERIFY_DIGITS = 50
+"""Significant digits the transcendental comparison demands (evaluated at 20 more)."""
 
 VERIFY_LIMIT = 40
 """Most parameters of an instance checked as it is; larger networks are reduced."""
@@ -59,7 +59,7 @@ class Verification:
     def summary(self) -> str:
         """One line: what was checked, on which instance, and the result."""
         what = "a reduced instance" if self.reduced else "the network"
-        agree = "exactly" if self.exact else f"to {DIGITS} digits"
+        agree = "exactly" if self.exact else f"to {VERIFY_DIGITS} digits"
         head = (
             f"verified against SymPy's derivative of the unrolled network ({what}: "
             f"{self.instance}, batch {BATCH}): {self.entries} entries; "
@@ -170,7 +170,7 @@ class _Check:
         """Rule and concrete oracle agree at ``point``; the rule's downstream z and a entries
         take the values of the written-out forward pass (``written_out``) there."""
         exact = self.result.exact
-        values = point if exact else {k: sp.Float(v, DIGITS + 20) for k, v in point.items()}
+        values = point if exact else {k: sp.Float(v, VERIFY_DIGITS + 20) for k, v in point.items()}
         downstream = {k: v.xreplace(values) for k, v in written_out.items()}
         want = want.xreplace(values)
         got = got.xreplace(values | downstream).replace(AbstractExp, sp.exp)
@@ -180,9 +180,9 @@ class _Check:
                 got = act.specialise(got, self.spec.leaky_slope)
         if exact:
             return sp.simplify(got - want) == 0
-        a, b = sp.N(got, DIGITS + 20), sp.N(want, DIGITS + 20)
+        a, b = sp.N(got, VERIFY_DIGITS + 20), sp.N(want, VERIFY_DIGITS + 20)
         scale = max(abs(a), abs(b), sp.Integer(1))
-        return abs(a - b) <= scale * sp.Float(10) ** (-DIGITS)
+        return abs(a - b) <= scale * sp.Float(10) ** (-VERIFY_DIGITS)
 
 
 def _target_constraint(spec: NetworkSpec, s) -> dict:

@@ -81,7 +81,7 @@ def test_without_symengine_the_same_verdict(monkeypatch):
     import bpverify.derive.verify as V
 
     monkeypatch.setattr(V, "symengine_available", lambda: False)
-    v = verify(derive_network(NetworkSpec(2, (2, 2, 2), "tanh", "cross-entropy")))
+    v = verify(derive_network(NetworkSpec(2, (2, 2, 2), "tanh,sigmoid", "cross-entropy")))
     assert v.ok and v.symbolic == v.entries
 
 
