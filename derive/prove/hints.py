@@ -1,21 +1,43 @@
 """Hints: the common mistakes of a hand derivation, and the one a refuted claim matches.
 
-Each mistake is the truth with that mistake made; a claim that equals one of them at every
-probe of the counterexample search gets its hint.
+``MISTAKES`` is a table, one row per mistake: its hint and the transformation that makes the
+mistake in the truth. A refuted claim that equals one of the mistaken truths at every probe of
+the counterexample search gets that row's hint. Adding a mistake = adding a row.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..activations import ACTIVATIONS
+from ..losses import LOSSES
 from ..notation import j
+from ..rules import loss_rule
 from .counterexample import TOLERANCE, OutOfRange, Probe, difference
 from .truth import ProofTask
 
 
-def _drop_primes(expr: sp.Expr, layer: int | None = None) -> sp.Expr:
+@dataclass(frozen=True)
+class Mistake:
+    """One common mistake: ``hint`` names it ({l} and {below} are the layers of a weight
+    target, l and l-1); ``make`` gives the truth with the mistake made, once for each way it
+    can be made (none when the target cannot show it)."""
+
+    hint: str
+    make: Callable[[ProofTask], list[sp.Expr]]
+
+
+def _without_sigma_prime(task: ProofTask) -> list[sp.Expr]:
+    """Every sigma' dropped, then the sigma' of one layer at a time."""
+    layers = (None, *range(1, task.spec.layers + 1))
+    return [_drop_primes(task.truth, layer) for layer in layers]
+
+
+def _drop_primes(expr: sp.Expr, layer: int | None) -> sp.Expr:
     """sigma'(z^(layer)) replaced by 1 (every sigma' when ``layer`` is None)."""
     primes = {act.prime for act in ACTIVATIONS.values()}
 
@@ -29,82 +51,92 @@ def _drop_primes(expr: sp.Expr, layer: int | None = None) -> sp.Expr:
     return expr.replace(hit, lambda e: sp.Integer(1))
 
 
-def _swap_weights(expr: sp.Expr) -> sp.Expr:
+def _weights_transposed(task: ProofTask) -> list[sp.Expr]:
+    """Every w^(l)_jk read as w^(l)_kj."""
+
     def swap(e: MatrixElement) -> sp.Expr:
         return e.parent[e.j, e.i]
 
-    return expr.replace(
-        lambda e: isinstance(e, MatrixElement) and e.parent.name.startswith("W"), swap
-    )
+    def is_weight(e) -> bool:
+        return isinstance(e, MatrixElement) and e.parent.name.startswith("W")
+
+    return [task.truth.replace(is_weight, swap)]
 
 
-def _drop_sums(expr: sp.Expr, letters: list[sp.Expr]) -> list[sp.Expr]:
-    """The summand of the outermost sums, with their index made free under each name."""
-    out = []
-    for letter in letters:
-        out.append(
-            expr.replace(
-                lambda e: isinstance(e, sp.Sum),
-                lambda s, letter=letter: s.function.xreplace({s.limits[0][0]: letter}),
-            )
+def _without_sum(task: ProofTask) -> list[sp.Expr]:
+    """The summand of the outermost sums, their index made free under each letter the claim
+    has beyond --wrt's (j when it has none)."""
+    letters = sorted(task.extra, key=str) or [j]
+    return [
+        task.truth.replace(
+            lambda e: isinstance(e, sp.Sum),
+            lambda s, letter=letter: s.function.xreplace({s.limits[0][0]: letter}),
         )
-    return out
+        for letter in letters
+    ]
 
 
-def _upper_activation(expr: sp.Expr, layer: int) -> sp.Expr:
-    """a^(l-1) replaced by a^(l): the input of layer l taken from its output."""
+def _without_factor_2(task: ProofTask) -> list[sp.Expr]:
+    """Half the truth, for a loss whose derivative brings a 2 (the squared loss's 2(a - y))."""
+    factor, _ = loss_rule(LOSSES[task.spec.loss]).as_coeff_Mul()
+    return [task.truth / 2] if factor == 2 else []
+
+
+def _output_for_input(task: ProofTask) -> list[sp.Expr]:
+    """For dC_0/dw^(l): a^(l-1) replaced by a^(l), the layer's output taken for its input."""
+    if task.target.quantity != "W":
+        return []
+    layer = task.target.layer
 
     def lift(e: MatrixElement) -> sp.Expr:
         return sp.MatrixSymbol(f"a{layer}", *e.parent.shape)[e.i, e.j]
 
-    return expr.replace(
-        lambda e: isinstance(e, MatrixElement) and e.parent.name == f"a{layer - 1}", lift
-    )
+    return [
+        task.truth.replace(
+            lambda e: isinstance(e, MatrixElement) and e.parent.name == f"a{layer - 1}", lift
+        )
+    ]
+
+
+MISTAKES: dict[str, Mistake] = {
+    "sigma' missing": Mistake(
+        "looks like sigma' is missing: a^(l) = sigma(z^(l)) puts the factor "
+        "da/dz = sigma'(z^(l)) into every gradient below it",
+        _without_sigma_prime,
+    ),
+    "w_kj for w_jk": Mistake(
+        "looks like w_kj is written for w_jk: w^(l)_jk joins unit k of layer l-1 to "
+        "unit j of layer l",
+        _weights_transposed,
+    ),
+    "sum over j missing": Mistake(
+        "looks like the sum over j is missing: a^(l-1)_k feeds every unit j of layer "
+        "l, so dC_0/da^(l-1)_k adds up the paths through all of them",
+        _without_sum,
+    ),
+    "factor 2 missing": Mistake(
+        "looks like the factor 2 is missing: dC_0/da^(L)_j = 2(a^(L)_j - y_j) for "
+        "C_0 = sum_j (a^(L)_j - y_j)^2",
+        _without_factor_2,
+    ),
+    "a^(l) for a^(l-1)": Mistake(
+        "looks like a^({l}) is written where a^({below}) belongs: "
+        "dz^({l})_j/dw^({l})_jk = a^({below})_k, the input of the layer",
+        _output_for_input,
+    ),
+}
+"""The common mistakes, in the order they are tried: the first one the claim matches wins."""
 
 
 def mistakes(task: ProofTask) -> list[tuple[str, sp.Expr]]:
-    """The common mistakes, each as (hint, the truth with that mistake made)."""
-    t, target = task.truth, task.target
-    sigma = (
-        "looks like sigma' is missing: a^(l) = sigma(z^(l)) puts the factor "
-        "da/dz = sigma'(z^(l)) into every gradient below it"
-    )
-    found = [(sigma, _drop_primes(t))]
-    found += [(sigma, _drop_primes(t, l)) for l in range(1, task.spec.layers + 1)]
-    found += [
-        (
-            "looks like w_kj is written for w_jk: w^(l)_jk joins unit k of layer l-1 to "
-            "unit j of layer l",
-            _swap_weights(t),
-        ),
+    """The mistakes the target can show, each as (hint, the truth with that mistake made)."""
+    l = task.target.layer
+    return [
+        (row.hint.format(l=l, below=l - 1), mistaken)
+        for row in MISTAKES.values()
+        for mistaken in row.make(task)
+        if mistaken != task.truth
     ]
-    letters = sorted(task.extra, key=str) or [j]
-    for summand in _drop_sums(t, letters):
-        found.append(
-            (
-                "looks like the sum over j is missing: a^(l-1)_k feeds every unit j of layer "
-                "l, so dC_0/da^(l-1)_k adds up the paths through all of them",
-                summand,
-            )
-        )
-    if task.spec.loss == "squared":
-        found.append(
-            (
-                "looks like the factor 2 is missing: dC_0/da^(L)_j = 2(a^(L)_j - y_j) for "
-                "C_0 = sum_j (a^(L)_j - y_j)^2",
-                t / 2,
-            )
-        )
-    if target.quantity == "W":
-        l = target.layer
-        found.append(
-            (
-                f"looks like a^({l}) is written where a^({l - 1}) belongs: "
-                f"dz^({l})_j/dw^({l})_jk = a^({l - 1})_k, the input of the layer",
-                _upper_activation(t, l),
-            )
-        )
-    return [(hint, m) for hint, m in found if m != t]
 
 
 def find_hint(task: ProofTask, points: list[Probe]) -> str | None:

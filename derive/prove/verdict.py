@@ -29,8 +29,6 @@ from .proof import proof_stages
 from .truth import proof_task
 
 STATUSES = ("PROVED", "REFUTED", "UNDECIDED")
-EXIT_CODES = {"PROVED": 0, "REFUTED": 1, "UNDECIDED": 3}
-"""Exit codes of ``bpverify prove``; 2 is bad input."""
 
 
 @dataclass
@@ -56,10 +54,6 @@ class Verdict:
     largest_difference: float | None = None
     points: int = 0
     notes: list[str] = field(default_factory=list)
-
-    @property
-    def exit_code(self) -> int:
-        return EXIT_CODES[self.status]
 
     def to_dict(self) -> dict:
         """A JSON-ready record of every field."""

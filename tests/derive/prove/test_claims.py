@@ -1,0 +1,120 @@
+import pytest
+import sympy as sp
+
+from bpverify.derive import ACTIVATIONS, NetworkSpec
+from bpverify.derive.notation import j, k
+from bpverify.derive.prove.claims import (
+    ClaimError,
+    concrete_widths,
+    generic_symbols,
+    parse_claim,
+    parse_wrt,
+)
+from bpverify.derive.prove.grammar import MAX_DEPTH, MAX_LENGTH
+
+SPEC = NetworkSpec(layers=3)
+S = generic_symbols(SPEC)
+
+
+def seed_w3():
+    """The seed's dC_0/dw^(3)_jk built by hand from the symbols."""
+    sig = ACTIVATIONS["sigmoid"]
+    l3 = S.layers[3]
+    return S.a(2)[k, 0] * sig.prime(l3.z[j, 0]) * 2 * (l3.a[j, 0] - S.y[j, 0])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a^(2)_k * sigma'(z^(3)_j) * 2*(a^(3)_j - y_j)",
+        "a^(L-1)_k * σ'(z^(L)_j) * 2 * (a^(L)_j - y_j)",
+        r"a^{(2)}_k \sigma'(z^{(3)}_j) 2(a^{(3)}_j - y_j)",
+        r"a_{k}^{(L-1)} \sigma^{\prime}\left(z_{j}^{(L)}\right) 2\left(a_{j}^{(L)}-y_{j}\right)",
+        r"2 \cdot a^{(2)}_k \cdot \sigma'(z^{(3)}_j) \cdot (a^{(3)}_j - y_j)",
+        r"\frac{4 a^{(2)}_k \sigma'(z^{(3)}_j) (a^{(3)}_j - y_j)}{2}",
+    ],
+)
+def test_plain_and_latex_spellings_of_the_seed_formula_parse_to_the_same_expression(text):
+    assert sp.expand(parse_claim(SPEC, text) - seed_w3()) == 0
+
+
+def test_sum_ranges_over_the_layer_its_index_counts():
+    e = parse_claim(SPEC, "sum_j(w^(3)_jk * a^(3)_j)")
+    (s,) = e.atoms(sp.Sum)
+    assert s.limits[0][1:] == (0, SPEC.widths[3] - 1)
+    latex = parse_claim(SPEC, r"\sum_{j=0}^{n_{L}-1} w_{jk}^{(L)} a_{j}^{(L)}")
+    (s2,) = latex.atoms(sp.Sum)
+    assert s2.limits[0][1:] == s.limits[0][1:]
+
+
+def test_latex_sum_extends_over_the_product_that_follows():
+    e = parse_claim(SPEC, r"2 \sum_j w^{(3)}_{jk} a^{(3)}_j + b^{(2)}_k")
+    assert S.layers[2].b[k, 0] in sp.Add.make_args(e)
+    (s,) = e.atoms(sp.Sum)
+    assert s.function.has(S.layers[3].W) and s.function.has(S.layers[3].a)
+
+
+def test_powers_take_small_whole_exponents():
+    assert parse_claim(SPEC, "(a^(3)_j - y_j)^2") == (S.layers[3].a[j, 0] - S.y[j, 0]) ** 2
+    with pytest.raises(ClaimError, match="exponent 99 is too large"):
+        parse_claim(SPEC, "2^99")
+
+
+def test_sigma_is_the_activation_of_the_layer_of_its_argument():
+    spec = NetworkSpec(2, activations=("tanh", "sigmoid"))
+    e = parse_claim(spec, "sigma'(z^(1)_j) * sigma(z^(2)_j)")
+    assert e.has(ACTIVATIONS["tanh"].prime) and e.has(ACTIVATIONS["sigmoid"].function)
+    with pytest.raises(ClaimError, match="cannot tell which layer's activation"):
+        parse_claim(spec, "sigma(2)")
+
+
+def test_names_without_indices_need_a_layer_of_width_one():
+    one = NetworkSpec(layers=2, widths=(1, 1, 1))
+    s = generic_symbols(one)
+    expected = (s.a(1)[0, 0] * s.y[0, 0]).xreplace(concrete_widths(one))
+    assert parse_claim(one, "a^(L-1) * y") == expected
+    with pytest.raises(ClaimError, match="needs an index"):
+        parse_claim(SPEC, "a^(2)")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a^(7)_k", "layer 7 does not exist"),
+        ("w^(2)_j", "w takes 2 indices"),
+        ("a_k", "needs its layer"),
+        ("y^(3)_j", "the targets y have no layer"),
+        ("b^(0)_j", "b exists for layers 1 to 3"),
+        ("sum_j(2)", "indexes nothing"),
+        ("1/0", "divides by zero"),
+    ],
+)
+def test_errors_name_the_problem(text, message):
+    with pytest.raises(ClaimError, match=message):
+        parse_claim(SPEC, text)
+
+
+def test_a_unit_the_concrete_network_lacks_is_refused():
+    with pytest.raises(ClaimError, match="does not have"):
+        parse_claim(NetworkSpec(2, (2, 3, 2)), "a^(1)_5")
+
+
+def test_long_flat_chains_are_walked_in_a_loop_not_by_recursion():
+    assert parse_claim(SPEC, "+".join(["a^(1)_k"] * 240)) == 240 * S.a(1)[k, 0]
+    assert parse_claim(SPEC, "-" * 1500 + "1") == 1
+    with pytest.raises(ClaimError, match=f"more than the {MAX_LENGTH}"):
+        parse_claim(SPEC, "1+" * MAX_LENGTH + "1")
+    with pytest.raises(ClaimError, match=f"more than the {MAX_DEPTH}"):
+        parse_claim(SPEC, "(" * (MAX_DEPTH + 1) + "1" + ")" * (MAX_DEPTH + 1))
+
+
+def test_wrt_names_quantity_layer_and_index_letters():
+    t = parse_wrt(SPEC, "w^(L)_pq")
+    assert (t.quantity, t.layer, t.indices, t.text) == ("W", 3, ("p", "q"), "w^(L)_pq")
+    assert parse_wrt(SPEC, r"a^{(2)}_{k}").quantity == "a"
+    assert parse_wrt(SPEC, "z^(2)_j").quantity == "z"
+    assert parse_wrt(SPEC, "b_j^(1)").layer == 1
+    assert parse_wrt(NetworkSpec(2, (1, 1, 1)), "w^(2)").indices == ("0", "0")
+    for bad in ["y_j", "w^(0)_jk", "sigma(z)", "a_k", "x" * 200]:
+        with pytest.raises(ClaimError, match="--wrt"):
+            parse_wrt(SPEC, bad)
