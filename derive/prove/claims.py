@@ -190,8 +190,9 @@ class _Builder:
         raise ClaimError(f"unexpected {str(tok)!r} at column {tok.column}")
 
     def power(self, base: sp.Expr, exponent) -> sp.Expr:
-        text = "".join(str(t) for t in exponent.children)
-        e = int(text)
+        # The exponent may be bracketed, ^(2), so only its EXPINT token is read.
+        (token,) = (t for t in exponent.children if not _punctuation(t))
+        e = int(token)
         if abs(e) > MAX_EXPONENT:
             raise ClaimError(f"exponent {e} is too large: powers up to {MAX_EXPONENT} are accepted")
         if base == 0 and e < 0:

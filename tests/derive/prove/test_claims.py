@@ -55,7 +55,10 @@ def test_latex_sum_extends_over_the_product_that_follows():
 
 
 def test_powers_take_small_whole_exponents():
-    assert parse_claim(SPEC, "(a^(3)_j - y_j)^2") == (S.layers[3].a[j, 0] - S.y[j, 0]) ** 2
+    square = (S.layers[3].a[j, 0] - S.y[j, 0]) ** 2
+    for text in ["(a^(3)_j - y_j)^2", "(a^(3)_j - y_j)^{2}", "(a^(3)_j - y_j)^(2)"]:
+        assert parse_claim(SPEC, text) == square
+    assert parse_claim(SPEC, "a^(1)_k^(-1)") == 1 / S.a(1)[k, 0]
     with pytest.raises(ClaimError, match="exponent 99 is too large"):
         parse_claim(SPEC, "2^99")
 
@@ -87,6 +90,7 @@ def test_names_without_indices_need_a_layer_of_width_one():
         ("b^(0)_j", "b exists for layers 1 to 3"),
         ("sum_j(2)", "indexes nothing"),
         ("1/0", "divides by zero"),
+        ("0^(-1)", "divides by zero"),
     ],
 )
 def test_errors_name_the_problem(text, message):
