@@ -93,7 +93,7 @@ def check(
     """Check gradients three ways: symbolic (34 digits), the code, finite differences.
 
     \b
-    Every tensor (W1, b1, ..., dC/da0, ...) is compared for each pair of sources; the table
+    Every tensor (W1, b1, ..., dC_da0, ...) is compared for each pair of sources; the table
     names the worst entry and both values there. Exit code 0 when every comparison passes,
     1 on a mismatch or a problem in the checked code, 2 on bad input.
 

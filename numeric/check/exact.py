@@ -2,8 +2,8 @@
 
 ``Exact(spec).gradients(params, X, Y)`` evaluates the very expressions ``derive_network`` returns
 (z^(l), a^(l), delta^(l) and the four rules of every layer), one node at a time, over NumPy
-object arrays of ``mpmath.mpf`` at ``DIGITS`` significant digits. Activations are their SymPy
-definitions and SymPy's derivatives of them, lambdified for mpmath; nothing here shares code
+object arrays of ``mpmath.mpf`` at ``REFERENCE_DIGITS`` significant digits. Activations are their
+SymPy definitions and SymPy's derivatives of them, lambdified for mpmath; nothing here shares code
 with the generated NumPy module, so a mistake in the printer or in a stable NumPy spelling
 cannot hide in both.
 
@@ -37,7 +37,7 @@ from bpverify.derive import ACTIVATIONS, NetworkSpec, derive_network
 from bpverify.derive.activations import Softmax
 from bpverify.derive.notation import n as batch_symbol
 
-DIGITS = 34
+REFERENCE_DIGITS = 34
 """Significant decimal digits of the evaluation (113 bits and more: quadruple precision)."""
 
 GUARD = 64
@@ -165,14 +165,15 @@ class _Evaluator:
 
 
 class Exact:
-    """The derived gradients of ``spec`` at ``DIGITS`` significant digits (module docstring).
+    """The derived gradients of ``spec`` at ``REFERENCE_DIGITS`` significant digits (module
+    docstring).
 
     ``gradients`` follows the public convention (params {"W1": (n1, n0), "b1": (n1,), ...};
     X (n, n0); Y (n, nL), one sample per row) and returns dC/dW1, dC/db1, ... and dC/da0 ...
-    dC/da(L-1) (keys "a0", ..., shape (n, n_l)), each rounded once to float64.
+    dC/da(L-1) (keys "dC_da0", ..., shape (n, n_l)), each rounded once to float64.
     """
 
-    def __init__(self, spec: NetworkSpec, digits: int = DIGITS):
+    def __init__(self, spec: NetworkSpec, digits: int = REFERENCE_DIGITS):
         self.spec = spec
         self.digits = digits
         self.derivation = derive_network(spec)
@@ -201,29 +202,29 @@ class Exact:
             out[f"W{l}"] = ev(d.matrix[("W", l)])
             out[f"b{l}"] = ev(d.matrix[("b", l)])[:, 0]
         for l in range(1, L + 1):
-            out[f"a{l - 1}"] = ev(d.matrix[("a", l - 1)]).T
+            out[f"dC_da{l - 1}"] = ev(d.matrix[("a", l - 1)]).T
         return out
 
 
-UNROLLED_LIMIT = 60
+UNROLLED_REFERENCE_LIMIT = 60
 """Most parameters for which ``Unrolled`` writes the network out (SymPy takes seconds there)."""
 
 
 class Unrolled:
     """A second ground truth for small networks: SymPy's derivative of the whole written-out
     cost C(W, b, X, Y) (activations and loss by their definitions, ``unrolled.forward``) by
-    every parameter and input entry, evaluated in mpmath at ``DIGITS`` digits. It shares no
-    rule with the derivation, so agreement with ``Exact`` checks the chained rules themselves.
+    every parameter and input entry, evaluated in mpmath at ``REFERENCE_DIGITS`` digits. It shares
+    no rule with the derivation, so agreement with ``Exact`` checks the chained rules themselves.
     """
 
     def __init__(self, spec: NetworkSpec, batch: int):
         from bpverify.derive.notation import network_symbols
         from bpverify.derive.unrolled import forward
 
-        if spec.parameter_count > UNROLLED_LIMIT:
+        if spec.parameter_count > UNROLLED_REFERENCE_LIMIT:
             raise ValueError(
                 f"the network has {spec.parameter_count} parameters; the unrolled derivative "
-                f"is written out for at most {UNROLLED_LIMIT}"
+                f"is written out for at most {UNROLLED_REFERENCE_LIMIT}"
             )
         self.spec, self.batch = spec, batch
         s = network_symbols(spec, batch=batch)
@@ -238,7 +239,7 @@ class Unrolled:
         self.f = sp.lambdify(args, [sp.diff(cost, v) for v in wrt], "mpmath", cse=True)
 
     def gradients(self, params: dict, X, Y) -> dict[str, np.ndarray]:
-        """dC/dW1, dC/db1, ... and dC/da0 (key "a0"), rounded to float64."""
+        """dC/dW1, dC/db1, ... and dC/da0 (key "dC_da0"), rounded to float64."""
         values = {f"W{l}": params[f"W{l}"] for l in range(1, self.spec.layers + 1)}
         values.update(
             {f"b{l}": np.asarray(params[f"b{l}"])[:, None] for l in range(1, self.spec.layers + 1)}
@@ -249,7 +250,7 @@ class Unrolled:
             for name in self.entries
             for v in np.asarray(values[name], dtype=np.float64).ravel()
         ]
-        with mpmath.workdps(DIGITS):
+        with mpmath.workdps(REFERENCE_DIGITS):
             flat = iter(float(g) for g in self.f(*args))
         out = {}
         for name in self.entries:
@@ -258,5 +259,5 @@ class Unrolled:
             shape = np.shape(values[name])
             block = np.array([next(flat) for _ in range(int(np.prod(shape)))]).reshape(shape)
             out[name] = block[:, 0] if name.startswith("b") else block
-        out["a0"] = out["a0"].T
+        out["dC_da0"] = out.pop("a0").T  # the derivative by the inputs a0
         return out

@@ -35,7 +35,7 @@ from sympy.printing.numpy import NumPyPrinter
 from bpverify.derive import ACTIVATIONS, LOSSES, NetworkSpec
 from bpverify.derive import rules as derive_rules
 from bpverify.derive.activations import x as _x
-from bpverify.derive.notation import network_symbols
+from bpverify.derive.notation import network_symbols, split_name
 
 from ..codegen.printer import BackpropPrinter
 
@@ -119,8 +119,8 @@ class FiniteDifferences:
 
     ``differences(params, X, Y, method, entries)`` takes the public convention (params
     {"W1": (n1, n0), "b1": (n1,), ...}; X (n, n0); Y (n, nL)) and returns dC/dW1, dC/db1, ... and
-    dC/da0 ... (keys "a0", ..., shape (n, n_l)); ``entries`` limits each tensor to the given flat
-    indices.
+    dC/da0 ... (keys "dC_da0", ..., shape (n, n_l)); ``entries`` limits each tensor to the given
+    flat indices.
     """
 
     def __init__(self, spec: NetworkSpec):
@@ -206,14 +206,14 @@ class FiniteDifferences:
         wide = None
         a = state[2]
         shapes = {k: v.shape for k, v in params.items()}
-        shapes.update({f"a{l}": (X.shape[0], self.spec.widths[l]) for l in range(self.L)})
+        shapes.update({f"dC_da{l}": (X.shape[0], self.spec.widths[l]) for l in range(self.L)})
         names = names or tuple(shapes)
         values, kinks, steps = {}, {}, {}
         for name in names:
             shape = shapes[name]
             size = int(np.prod(shape))
             idx = np.arange(size) if entries is None or name not in entries else entries[name]
-            x = params[name].ravel() if name in params else a[int(name[1:])].T.real.ravel()
+            x = params[name].ravel() if name in params else a[_perturbed_of(name)[1]].T.real.ravel()
             h = STEPS[method] * np.maximum(np.abs(x), 1.0)
             v = np.full(size, np.nan)
             k = np.zeros(size, dtype=bool)
@@ -240,7 +240,7 @@ class FiniteDifferences:
 
     def _entries(self, name, idx, h, method, params, z, a, y):
         offsets, weights = STENCILS[method]
-        kind, l = name[0], int(name[1:])
+        kind, l = _perturbed_of(name)
         n = y.shape[1]
         m = len(offsets)
         width = max(self.spec.widths[l + 1 if kind == "a" else l :])
@@ -306,7 +306,7 @@ class FiniteDifferences:
         offsets, weights = STENCILS[method]
         with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
             ((name, v),) = tangents.items()
-            kind, l = name[0], int(name[1:])
+            kind, l = _perturbed_of(name)
             x = params[name] if name in params else a[l].T.real
             h = STEPS[method] * max(float(np.max(np.abs(x), initial=0.0)), 1.0)
             h /= max(float(np.max(np.abs(v), initial=0.0)), 1e-300)
@@ -332,6 +332,13 @@ class FiniteDifferences:
         _, z, a, y = self._state(params, X, Y, np.float64)
         with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
             return self.sample_costs(z[self.L] if self.from_z else a[self.L], y)[0]
+
+
+def _perturbed_of(name: str) -> tuple[str, int]:
+    """What the differences of gradient ``name`` perturb: ("W", 1) for "W1", ("a", 0) for
+    "dC_da0"."""
+    kind, l = split_name(name)
+    return ("a" if kind == "dC_da" else kind), l
 
 
 def _crossed(z, base):

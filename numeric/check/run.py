@@ -82,11 +82,6 @@ def random_point(spec: NetworkSpec, rng: np.random.Generator, batch: int = BATCH
     return Point(params, random_inputs(spec, rng, batch), random_targets(spec, rng, batch))
 
 
-def display(name: str) -> str:
-    """How a tensor is named in reports: W1, b1, ..., and dC/da0 for the key "a0"."""
-    return f"dC/d{name}" if name.startswith("a") else name
-
-
 @cache
 def _sources(spec: NetworkSpec, dtype: str) -> tuple[Exact, FiniteDifferences, Program]:
     return Exact(spec), FiniteDifferences(spec), Program(spec, np.dtype(dtype))
@@ -103,7 +98,7 @@ def _shapes(spec: NetworkSpec, batch: int) -> dict[str, tuple[int, ...]]:
         shapes[f"W{l}"] = (spec.widths[l], spec.widths[l - 1])
         shapes[f"b{l}"] = (spec.widths[l],)
     for l in range(spec.layers):
-        shapes[f"a{l}"] = (batch, spec.widths[l])
+        shapes[f"dC_da{l}"] = (batch, spec.widths[l])
     return shapes
 
 
@@ -146,7 +141,7 @@ def check_gradients(
     ``method`` is "complex", "richardson" or "central" (default: the complex step when the
     network is analytic, else Richardson). ``rtol`` and ``atol`` replace the candidate's
     tolerances (``compare.TOLERANCES``). ``at`` checks one given point instead of random ones.
-    ``unrolled`` adds, for networks of at most ``exact.UNROLLED_LIMIT`` parameters, SymPy's
+    ``unrolled`` adds, for networks of at most ``exact.UNROLLED_REFERENCE_LIMIT`` parameters, SymPy's
     derivative of the written-out network as a second ground truth, compared with the symbolic
     values (it takes SymPy seconds to write out).
     """
@@ -275,8 +270,6 @@ class _Run:
             self.report.notes.append(f"point {p}: inputs redrawn {redraws} time(s) to avoid kinks")
         truth = self.exact.gradients(point.params, point.X, point.Y)
         cand, problems = self.candidate(point, p, shapes)
-        for q in problems:
-            q.tensor = display(q.tensor) if q.tensor else q.tensor
         seen = {(q.tensor, q.message) for q in self.report.problems}
         self.report.problems += [q for q in problems if (q.tensor, q.message) not in seen]
         costs = np.abs(self.fd.sample_costs_at(point.params, point.X, point.Y))
@@ -309,7 +302,7 @@ class _Run:
             else:
                 diffs = found
             values["fd"] = diffs.values[key]
-            noise = self.noise(costs, diffs.steps[key], per_sample=key.startswith("a"))
+            noise = self.noise(costs, diffs.steps[key], per_sample=key.startswith("dC_da"))
             mask = None if entries is None else _mask(entries[key], shapes[key])
             for a in (self.candidate_name, "symbolic"):
                 if a in values:
@@ -328,7 +321,7 @@ class _Run:
         if b == "fd":  # an overflowing loss leaves some entries without a finite difference
             unavailable = ~np.isfinite(values[b]) & (True if mask is None else mask)
         return compare(
-            display(key),
+            key,
             pair,
             values[a],
             values[b],

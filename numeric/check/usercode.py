@@ -65,7 +65,8 @@ def call(
     fn: Callable, params: dict, X: np.ndarray, Y: np.ndarray, expected: dict[str, tuple], point: int
 ) -> tuple[dict[str, np.ndarray], list[Problem]]:
     """Call ``fn(params, X, Y)`` on copies, and check what it returns against ``expected``
-    (name -> shape; W and b keys are required, dC/da keys "a0", ... are checked when present)."""
+    (name -> shape; W and b keys are required, dC/da keys "dC_da0", ... are checked when
+    present)."""
     args = ({k: v.copy() for k, v in params.items()}, X.copy(), Y.copy())
     try:
         with np.errstate(all="ignore"):
@@ -80,7 +81,7 @@ def call(
     grads, problems = {}, []
     for name, shape in expected.items():
         if name not in out:
-            if not name.startswith("a"):
+            if not name.startswith("dC_da"):
                 problems.append(Problem(name, f"missing key {name!r} in the returned dict", point))
             continue
         try:
@@ -89,7 +90,7 @@ def call(
             problems.append(Problem(name, f"not an array of numbers: {_describe(e)}", point))
             continue
         if value.shape != shape:
-            like = "" if name.startswith("a") else " (as params)"
+            like = "" if name.startswith("dC_da") else " (as params)"
             message = f"wrong shape {value.shape}, expected {shape}{like}"
             problems.append(Problem(name, message, point))
             continue

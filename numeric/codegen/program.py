@@ -51,7 +51,7 @@ class Program:
 
     def gradients(self, params: dict, X, Y, activations: bool = False) -> dict:
         """dC/dW1, dC/db1, ... shaped like params; with ``activations`` also dC/da0 ...
-        dC/da(L-1) under "a0", ... (n, n_l), one row per sample."""
+        dC/da(L-1) under "dC_da0", ... (n, n_l), one row per sample."""
         return self._namespace["gradients"](
             self._params(params), self._array(X), self._array(Y), activations
         )

@@ -26,8 +26,8 @@ import numpy as np
 from .optim import Optimizer
 
 
-class Program(Protocol):
-    """The interface of a generated gradient program."""
+class GradientModel(Protocol):
+    """What ``train`` needs of a model: forward, loss and gradients (``codegen.Program`` is one)."""
 
     spec: Any
 
@@ -65,7 +65,7 @@ class Diverged(ValueError):
 
 
 def train(
-    program: Program,
+    program: GradientModel,
     params: dict[str, np.ndarray],
     X: np.ndarray,
     Y: np.ndarray,

@@ -81,7 +81,7 @@ class Backprop:
             grads[f"b{l}"] = self.bias_grad(l, delta)
             dA = self.back(l, delta, params)
             if self.activations:
-                grads[f"a{l - 1}"] = dA
+                grads[f"dC_da{l - 1}"] = dA
             if l > 1:
                 delta = self.hidden_delta(l - 1, dA, Z, A, Y, n)
         return self.finish(grads)
@@ -189,7 +189,7 @@ class SamplesMisaligned(Backprop):
 
 class InputGradientSignFlipped(Backprop):
     def finish(self, grads):
-        grads["a0"] = -grads["a0"]
+        grads["dC_da0"] = -grads["dC_da0"]
         return grads
 
 
@@ -211,7 +211,7 @@ BUGS = [
     ("backward through the wrong layer", WrongLayersWeights(SPEC), {"W1", "b1"}),
     ("tanh' for sigmoid'", TanhPrimeForSigmoid(SPEC), {"W1", "b1"}),
     ("samples misaligned", SamplesMisaligned(SPEC), {"W1"}),
-    ("dC/da0 sign flipped", InputGradientSignFlipped(SPEC, activations=True), {"dC/da0"}),
+    ("dC/da0 sign flipped", InputGradientSignFlipped(SPEC, activations=True), {"dC_da0"}),
 ]
 
 
@@ -293,14 +293,14 @@ def test_correct_function_passes(spec):
     tensors = {c.tensor for c in report.comparisons if c.pair == ("symbolic", "user")}
     assert tensors == {
         *(f"{k}{l}" for l in range(1, spec.layers + 1) for k in "Wb"),
-        *(f"dC/da{l}" for l in range(spec.layers)),
+        *(f"dC_da{l}" for l in range(spec.layers)),
     }
 
 
 def test_correct_function_without_activation_gradients_passes():
     report = check_gradients(SPEC, grad_fn=Backprop(SPEC))
     assert report.passed, report.table()
-    assert not any(c.tensor.startswith("dC/da") and "user" in c.pair for c in report.comparisons)
+    assert not any(c.tensor.startswith("dC_da") and "user" in c.pair for c in report.comparisons)
 
 
 def test_float32_user_function_passes_and_a_bug_is_still_caught():
@@ -384,13 +384,13 @@ def test_nan_is_a_problem_naming_the_tensor_and_entry():
 def test_a_wrong_activation_gradient_shape_is_named_as_in_the_comparisons():
     def transposed(params, X, Y):
         g = Backprop(SPEC, activations=True)(params, X, Y)
-        g["a0"] = g["a0"].T
+        g["dC_da0"] = g["dC_da0"].T
         return g
 
     problem = _only_problem(check_gradients(SPEC, grad_fn=transposed))
     assert "wrong shape (3, 4), expected (4, 3)" in problem.message
-    # comparisons call this tensor dC/da0; a problem with it should too
-    assert problem.tensor == "dC/da0"
+    # comparisons call this tensor dC_da0; a problem with it should too
+    assert problem.tensor == "dC_da0"
 
 
 # -- the generated code at extreme points --------------------------------------------------------

@@ -8,8 +8,8 @@ import pytest
 import sympy as sp
 
 from bpverify.derive import NetworkSpec
+from bpverify.numeric.check.exact import REFERENCE_DIGITS, Exact, Unrolled, mp_matmul, to_mp
 from bpverify.numeric.check.run import check_gradients, random_point
-from bpverify.numeric.check.exact import DIGITS, Exact, Unrolled, mp_matmul, to_mp
 from bpverify.numeric.codegen.program import Program
 
 # -- an independent reference: per-sample backprop in plain mpmath -------------------------------
@@ -60,7 +60,7 @@ def _reference(params, X, Y, layers):
     for l in W:
         out[f"W{l}"] = np.array(gW[l], dtype=object)
         out[f"b{l}"] = np.array(gb[l], dtype=object)
-    out["a0"] = np.array(ga0, dtype=object)
+    out["dC_da0"] = np.array(ga0, dtype=object)
     return out
 
 
@@ -79,13 +79,13 @@ def _max_rel(got, want) -> float:
 
 def test_gradients_mp_are_good_to_more_than_30_digits():
     p = _tiny_point()
-    with mpmath.workdps(DIGITS):
+    with mpmath.workdps(REFERENCE_DIGITS):
         got = Exact(SPEC).gradients_mp(p.params, p.X, p.Y)
     with mpmath.workdps(70):
         want = _reference(p.params, p.X, p.Y, SPEC.layers)
         for key in want:
             assert _max_rel(got[key], want[key]) < mpmath.mpf(10) ** -31, key
-    assert DIGITS >= 30
+    assert REFERENCE_DIGITS >= 30
 
 
 def test_the_reference_tells_30_digits_from_float64():
@@ -119,8 +119,8 @@ def test_gradients_are_float64_with_the_public_shapes():
         "b1": (3,),
         "W2": (2, 3),
         "b2": (2,),
-        "a0": (5, 2),
-        "a1": (5, 3),
+        "dC_da0": (5, 2),
+        "dC_da1": (5, 3),
     }
     assert all(v.dtype == np.float64 for v in g.values())
 
@@ -145,7 +145,7 @@ def test_gradients_agree_with_the_generated_code(spec):
 def test_softmax_cross_entropy_bias_gradient_is_the_mean_of_p_minus_y():
     spec = NetworkSpec(1, (2, 3), "softmax", "softmax-cross-entropy")
     p = random_point(spec, np.random.default_rng(4), batch=3)
-    with mpmath.workdps(DIGITS):
+    with mpmath.workdps(REFERENCE_DIGITS):
         got = Exact(spec).gradients_mp(p.params, p.X, p.Y)["b1"]
     with mpmath.workdps(60):
         W, b = to_mp(p.params["W1"]), to_mp(p.params["b1"])
@@ -169,7 +169,7 @@ def test_mp_matmul_is_correctly_rounded():
     rng = np.random.default_rng(5)
     A = rng.standard_normal((3, 4)) * 2.0 ** rng.integers(-30, 30, (3, 4))
     B = rng.standard_normal((4, 2)) * 2.0 ** rng.integers(-30, 30, (4, 2))
-    with mpmath.workdps(DIGITS):
+    with mpmath.workdps(REFERENCE_DIGITS):
         got = mp_matmul(to_mp(A), to_mp(B))
         prec = mpmath.mp.prec
     assert got.shape == (3, 2)
@@ -182,14 +182,14 @@ def test_mp_matmul_is_correctly_rounded():
 def test_mp_matmul_keeps_digits_float64_loses_to_cancellation():
     A = np.array([[1.0, 1e-17, -1.0]])
     B = np.array([[3.0], [3.0], [3.0]])
-    with mpmath.workdps(DIGITS):
+    with mpmath.workdps(REFERENCE_DIGITS):
         got = mp_matmul(to_mp(A), to_mp(B))[0, 0]
     assert _fraction(got) == 3 * Fraction(1e-17)  # exact; float64 gives 0
     assert (1.0 * 3.0 + 1e-17 * 3.0) + -1.0 * 3.0 == 0.0
 
 
 def test_mp_matmul_returns_mpf_entries():
-    with mpmath.workdps(DIGITS):
+    with mpmath.workdps(REFERENCE_DIGITS):
         got = mp_matmul(to_mp(np.eye(2)), to_mp(np.zeros((2, 2))))
     assert all(isinstance(v, mpmath.mpf) and v == 0 for v in got.ravel())
 
@@ -216,8 +216,8 @@ def test_relu_derivative_at_the_kink_is_zero():
         Exact(spec).gradients(params, X, Y),
         Program(spec).gradients(params, X, Y, activations=True),
     ):
-        assert g["a1"][0, 0] == 0.5  # the zeros below come from relu'(0), not from upstream
-        assert g["W1"][0, 0] == 0.0 and g["b1"][0] == 0.0 and g["a0"][0, 0] == 0.0
+        assert g["dC_da1"][0, 0] == 0.5  # the zeros below come from relu'(0), not from upstream
+        assert g["W1"][0, 0] == 0.0 and g["b1"][0] == 0.0 and g["dC_da0"][0, 0] == 0.0
 
 
 @pytest.mark.parametrize("slope", [sp.Rational(1, 4), sp.Rational(1, 100)])
@@ -231,7 +231,7 @@ def test_leaky_relu_derivative_at_the_kink_is_the_slope(slope):
     ):
         assert g["W1"][0, 0] == pytest.approx(want, rel=1e-15)
         assert g["b1"][0] == pytest.approx(want, rel=1e-15)
-        assert g["a0"][0, 0] == pytest.approx(want, rel=1e-15)  # times W1 = 1
+        assert g["dC_da0"][0, 0] == pytest.approx(want, rel=1e-15)  # times W1 = 1
 
 
 # -- the written-out second ground truth ---------------------------------------------------------
@@ -242,7 +242,7 @@ def test_unrolled_agrees_with_exact():
     p = random_point(spec, np.random.default_rng(6), batch=2)
     want = Exact(spec).gradients(p.params, p.X, p.Y)
     got = Unrolled(spec, 2).gradients(p.params, p.X, p.Y)
-    assert set(got) <= set(want) and {"W1", "b1", "W2", "b2", "a0"} <= set(got)
+    assert set(got) <= set(want) and {"W1", "b1", "W2", "b2", "dC_da0"} <= set(got)
     for key in got:
         np.testing.assert_allclose(got[key], want[key], rtol=1e-14, atol=1e-300, err_msg=key)
 
@@ -256,4 +256,4 @@ def test_check_with_unrolled_adds_a_passing_row_per_tensor():
     report = check_gradients((2, 2, 1), activation="tanh", unrolled=True, points=1, batch=2)
     rows = [c for c in report.comparisons if c.pair == ("symbolic", "unrolled")]
     assert report.passed, report.table()
-    assert {c.tensor for c in rows} == {"W1", "b1", "W2", "b2", "dC/da0"}
+    assert {c.tensor for c in rows} == {"W1", "b1", "W2", "b2", "dC_da0"}

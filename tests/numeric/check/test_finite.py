@@ -143,7 +143,7 @@ def test_kink_flagged_when_a_pre_activation_lies_within_the_step_of_zero(activat
     p = _kink_point(1e-6)  # the step is ~7e-4
     fd = FiniteDifferences(_kink_spec(activation)).differences(p.params, p.X, p.Y, "richardson")
     # perturbing W1, b1 or the input moves z^(1) across 0; W2, b2 and a1 act after the kink
-    assert {k for k, v in fd.kinks.items() if v.any()} == {"W1", "b1", "a0"}
+    assert {k for k, v in fd.kinks.items() if v.any()} == {"W1", "b1", "dC_da0"}
 
 
 def test_kink_flagged_exactly_at_zero():
@@ -229,7 +229,7 @@ def test_differences_stay_finite_at_a_saturated_unit(activation, method):
 def test_sample_compares_k_entries_of_every_tensor():
     report = check_gradients((3, 4, 2), activation="tanh", sample=3)
     assert report.passed and report.mode == "3 sampled entries per tensor"
-    sizes = {"W1": 12, "b1": 4, "W2": 8, "b2": 2, "dC/da0": 12, "dC/da1": 16}
+    sizes = {"W1": 12, "b1": 4, "W2": 8, "b2": 2, "dC_da0": 12, "dC_da1": 16}
     for c in report.comparisons:
         if "fd" in c.pair:
             assert c.compared == min(3, sizes[c.tensor]), (c.tensor, c.pair)
@@ -285,6 +285,6 @@ def test_a_kink_along_a_projection_is_not_called_a_failed_projection():
     report = check_gradients(_kink_spec(), at=_kink_point(1e-6), projection=True)
     assert report.passed, report.table()
     kinks = [c for c in report.comparisons if c.verdict == "kink"]
-    assert {c.tensor for c in kinks} == {"W1", "b1", "dC/da0"}
+    assert {c.tensor for c in kinks} == {"W1", "b1", "dC_da0"}
     # nothing failed: the projection crossed the kink, and the entries did too
     assert not any("failed" in c.note for c in kinks), [c.note for c in kinks]

@@ -6,7 +6,7 @@ import pytest
 
 from bpverify.numeric.check.usercode import GradFnError, call, load
 
-EXPECTED = {"W1": (2, 3), "b1": (2,), "a0": (4, 3)}
+EXPECTED = {"W1": (2, 3), "b1": (2,), "dC_da0": (4, 3)}
 
 
 def _args():
@@ -130,7 +130,7 @@ def test_call_reports_a_wrong_shape():
 
 def test_call_checks_activation_gradients_when_present():
     def wrong(p, X, Y):
-        return {**_good(p, X, Y), "a0": np.zeros((3, 4))}
+        return {**_good(p, X, Y), "dC_da0": np.zeros((3, 4))}
 
     _, (problem,) = call(wrong, *_args(), EXPECTED, 0)
     assert "wrong shape (3, 4), expected (4, 3)" in problem.message

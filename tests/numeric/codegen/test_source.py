@@ -76,14 +76,14 @@ def test_activation_gradients_are_per_sample_rows():
     program, params = Program(spec), _params(spec.widths, rng)
     X, Y = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
     g = program.gradients(params, X, Y, activations=True)
-    assert g["a0"].shape == (5, 3) and g["a1"].shape == (5, 4)
+    assert g["dC_da0"].shape == (5, 3) and g["dC_da1"].shape == (5, 4)
     # dC/dX by finite differences on one input entry
     h = 1e-6
     Xp, Xm = X.copy(), X.copy()
     Xp[2, 1] += h
     Xm[2, 1] -= h
     fd = (program.loss(params, Xp, Y) - program.loss(params, Xm, Y)) / (2 * h)
-    assert g["a0"][2, 1] == pytest.approx(fd, rel=1e-6)
+    assert g["dC_da0"][2, 1] == pytest.approx(fd, rel=1e-6)
 
 
 @pytest.mark.parametrize(
