@@ -207,7 +207,9 @@ class _Network:
     def outputs(self) -> sp.Tuple:
         """What ``_forward`` returns: [a^(1), ..., a^(L)] and what it keeps of each z^(l)."""
         layers = self.symbols.layers
-        return sp.Tuple(sp.Tuple(*(ls.a for ls in layers.values())), sp.Tuple(*map(self.kept, layers)))
+        return sp.Tuple(
+            sp.Tuple(*(ls.a for ls in layers.values())), sp.Tuple(*map(self.kept, layers))
+        )
 
     def backward(self, inputs: bool) -> list[tuple[sp.MatrixSymbol, sp.MatrixExpr]]:
         """The backward pass from delta^(L), layer by layer: dC/dW^(l) and dC/db^(l), then
@@ -269,17 +271,27 @@ def _gradients_function(net: _Network, inputs: bool) -> FunctionDefinition:
     outputs = net.outputs()
     outputs = outputs.xreplace({m: UNUSED for m in outputs.atoms(sp.MatrixSymbol) if m not in read})
     call = FunctionCall("_forward", [*net.params, s.a0])
-    body = [Unpack(outputs, call), *_plan(statements, kept=set(args) | results.atoms(sp.MatrixSymbol))]
+    body = [
+        Unpack(outputs, call),
+        *_plan(statements, kept=set(args) | results.atoms(sp.MatrixSymbol)),
+    ]
     body.append(Return(results))
     L = net.L
     if inputs:
         doc = (
-            f"As ``_gradients``, with dC/da0, ..., dC/da{L - 1}: results here, so delta^(l) "
-            "takes\nthe memory of f'(z^(l)) rather than theirs, and they are never freed."
+            f"As ``_gradients``, with {_span(net, lambda l: f'dC/da{l - 1}')[1:-1]}: results"
+            " here, so delta^(l) takes the memory of f'(z^(l)) rather than theirs, and they are"
+            " never freed."
         )
         return _function("_gradients_and_inputs", args, doc, body)
     doc = f"dC/dW^(l) and dC/db^(l) for l = {L}, ..., 1: backpropagation from delta^({L})."
     return _function("_gradients", args, doc, body)
+
+
+def _span(net: _Network, name) -> str:
+    """[x1, ..., xL] for ``name(l)`` (a name, or a string)."""
+    first, last = (str(name(l)) for l in (1, net.L))
+    return {1: f"[{first}]", 2: f"[{first}, {last}]"}.get(net.L, f"[{first}, ..., {last}]")
 
 
 def _plan(statements, kept: set) -> list:
@@ -309,9 +321,7 @@ def _plan(statements, kept: set) -> list:
         if new and m.shape[1] == n and m.shape[0] != 1:
             # a memory is freed when the last of its names goes
             holders = [*owner, *dead]
-            freed = [
-                d for d in dead if all(x in dead for x in holders if memory(x) == memory(d))
-            ]
+            freed = [d for d in dead if all(x in dead for x in holders if memory(x) == memory(d))]
             if freed:
                 planned.append(Free(*freed))
                 dead = [d for d in dead if d not in freed]
@@ -368,13 +378,13 @@ def generate_source(spec: NetworkSpec) -> str:
     cost = net.derivation.cost
     cost_args = [m for m in (top.a, top.z) if cost.has(m)]
     forward_doc = (
-        f"z^(l) and a^(l) layer by layer; returns [a1, ..., a{L}] and, for the backward pass,"
-        f"\n[{net.kept(1).name}, ..., {net.kept(L).name}]."
-        if L > 1
-        else f"z^(1) and a^(1); returns [a1] and, for the backward pass, [{net.kept(1).name}]."
+        f"Every layer's z^(l) and a^(l): returns {_span(net, lambda l: s.layers[l].a)} and, for"
+        f" backpropagation, {_span(net, net.kept)}."
     )
     functions = [
-        _function("_forward", [*net.params, s.a0], forward_doc, [*net.forward(), Return(net.outputs())]),
+        _function(
+            "_forward", [*net.params, s.a0], forward_doc, [*net.forward(), Return(net.outputs())]
+        ),
         _function(
             "_cost",
             [*cost_args, s.y, n],
@@ -397,16 +407,15 @@ def _module(net: _Network, functions: list[str], helpers: set[str], cost_args) -
         header += textwrap.wrap(
             text, LINE_LENGTH - 2, subsequent_indent="    ", break_long_words=False
         ) or [""]
-    names = ", ".join(f"W{l}" for l in range(1, L + 1))
-    doc = (
-        f'"""Backpropagation for {spec.describe()}: generated NumPy code.\n\n'
-        f"Parameters {names} and b1, ... in the public convention; X (n, n_0) and\n"
-        f"Y (n, n_{L}) hold one sample per row. Only NumPy is needed.\n\n"
-        "Inside, matrices hold one sample per column, as in the rules below; z^(L) is computed\n"
-        "as (a^(L-1)T W^(L)T)T, which lays it out in memory with one sample per row, as Y is.\n"
-        "_forward computes every layer once, for forward, loss and gradients alike.\n"
-        '"""'
-    )
+    paragraphs = [
+        f"Backpropagation for {spec.describe()}: generated NumPy code.",
+        f"Parameters W1, b1, ..., W{L}, b{L} in the public convention; X (n, n_0) and Y (n, n_{L})"
+        " hold one sample per row. Only NumPy is needed.",
+        "Inside, matrices hold one sample per column, as in the rules below; z^(L) is computed as"
+        " (a^(L-1)T W^(L)T)T, which lays it out in memory with one sample per row, as Y is."
+        " _forward computes every layer once, for forward, loss and gradients alike.",
+    ]
+    doc = '"""' + "\n\n".join(textwrap.fill(p, LINE_LENGTH - 3) for p in paragraphs) + '\n"""'
     acts = [ACTIVATIONS[a] for a in dict.fromkeys(spec.activations) if a in ACTIVATIONS]
     available = dict(HELPERS)
     for act in acts:
@@ -446,4 +455,3 @@ def gradients(params, X, Y, activations=False):
 '''
     parts = [doc, "\n".join(f"# {h}".rstrip() for h in header), "import numpy", *used]
     return "\n\n".join(parts[:3]) + "\n\n\n" + "\n\n\n".join([*parts[3:], *functions, public])
-
