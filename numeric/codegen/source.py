@@ -1,84 +1,111 @@
-"""Generated NumPy code: the derived matrix-form rules through ``sympy.lambdify``.
+"""Generated NumPy code: the derived matrix-form rules, printed as a standalone module.
 
-``generate_source(spec)`` writes a standalone module that imports only NumPy and defines
-``forward(params, X)``, ``loss(params, X, Y)`` and ``gradients(params, X, Y)`` in the public
-convention (params {"W1": (n1, n0), "b1": (n1,), ...}, samples as rows). Inside, the functions
-come from ``lambdify`` with ``BackpropPrinter``; their common subexpressions are the derivation's
-own named quantities (z1, a1, ..., deltaL, dC_dWL, dC_dbL, dC_da(L-1), ..., delta1), handed to
-lambdify as its ``cse`` step, so the code reads in the seed's notation and computes each quantity
-once.
+``generate_source(spec)`` writes a module that imports only NumPy and defines ``forward(params,
+X)``, ``loss(params, X, Y)`` and ``gradients(params, X, Y)`` in the public convention (params
+{"W1": (n1, n0), "b1": (n1,), ...}, samples as rows). Inside, one column is one sample, as in
+the rules, and each function is a ``sympy.codegen.ast`` tree printed by ``BackpropPrinter`` in
+the derivation's own names (z1, a1, ..., delta3, dC_dW3, dC_db3, dC_da2, ..., delta1):
 
-The same step plans the memory, since the temporaries of large layers cost page faults on every
-call: a quantity is deleted after its last use, and a quantity that dies in a statement lends
-its memory to the statement's result (``delta2 = numpy.multiply(tanh_prime(z2, out=z2), dC_da2,
-out=dC_da2)``); see ``_quantities`` for the order. Where an activation spells f and f' together
-(``numpy_pair``), backpropagation computes both at once (``a1, sigma_prime_z1 =
-sigma_and_prime(z1, out=z1)``). Nothing the caller passed in is written to.
+- ``_forward`` computes z^(l) and a^(l) once for all three: ``forward`` reads a^(L), ``loss``
+  hands a^(L) (or z^(L)) to ``_cost``, and ``_gradients`` backpropagates from what it returns.
+  It keeps z^(l) for the backward pass, or f'(z^(l)) where the activation spells f and f'
+  together (``numpy_pair``: ``a1, sigma_prime_z1 = sigma_and_prime(z1, out=z1)``), which is
+  cheaper than the two apart when backpropagation needs both.
+- ``_gradients`` runs the backward pass layer by layer from delta^(L): dC/dW^(l), dC/db^(l),
+  then dC/da^(l-1) = W^(l)T delta^(l), computed once, and delta^(l-1) from it.
+  ``_gradients_and_inputs`` is the same pass for ``activations=True``, where dC/da^(l) are
+  results: they keep their memory and are never freed.
+
+The backward pass plans its memory, since the temporaries of large layers cost page faults on
+every call: a quantity that dies in a statement lends its memory to the statement's result
+(``delta2 = numpy.multiply(tanh_prime(z2, out=z2), dC_da2, out=dC_da2)``), and the arrays that
+are no longer read are freed together, by one ``del`` just before the next statement that needs
+a new array of a layer's size. Nothing the caller passed in is written to. The module holds
+only the helpers its functions call.
 """
 
 from __future__ import annotations
 
-import inspect
 import textwrap
 from functools import cache
 
 import sympy as sp
+from sympy.codegen.ast import (
+    AddAugmentedAssignment,
+    Assignment,
+    FunctionCall,
+    FunctionDefinition,
+    Return,
+    String,
+    Variable,
+    none,
+)
 from sympy.matrices.expressions import OneMatrix
 
 from bpverify.derive import ACTIVATIONS, LOSSES, NetworkSpec, derive_network, report
 from bpverify.derive import rules as derive_rules
-from bpverify.derive.activations import by_symbol
+from bpverify.derive.activations import Activation, by_symbol
 from bpverify.derive.notation import n
 
-from .printer import BackpropPrinter, Into, Names, Ones, SampleRows, WithPrime, helper_name
+from .printer import (
+    LINE_LENGTH,
+    BackpropPrinter,
+    Docstring,
+    Free,
+    Into,
+    Ones,
+    Record,
+    SampleRows,
+    Unpack,
+    Vector,
+    WithPrime,
+    bracketed,
+    helper_name,
+)
 
-HELPERS = '''
-def log_safe(x):
+HELPERS = {
+    "log_safe": '''def log_safe(x):
     """log(x), with x below the smallest normal number of its dtype read as that number."""
-    return numpy.log(numpy.maximum(x, numpy.finfo(x.dtype).tiny))
-
-
-def logsumexp(z):
+    return numpy.log(numpy.maximum(x, numpy.finfo(x.dtype).tiny))''',
+    "logsumexp": '''def logsumexp(z):
     """log(sum(exp(z))) down each column, shifted by the column maximum so nothing overflows."""
     m = numpy.max(z, axis=0, keepdims=True)
-    return m + numpy.log(numpy.sum(numpy.exp(z - m), axis=0, keepdims=True))
-
-
-def softmax(z):
+    return m + numpy.log(numpy.sum(numpy.exp(z - m), axis=0, keepdims=True))''',
+    "softmax": '''def softmax(z):
     """exp(z) / sum(exp(z)) down each column, shifted by the column maximum."""
     e = numpy.exp(z - numpy.max(z, axis=0, keepdims=True))
-    return e / numpy.sum(e, axis=0, keepdims=True)
-'''
+    return e / numpy.sum(e, axis=0, keepdims=True)''',
+}
+"""The helpers of the losses and of softmax, by name."""
+
+UNUSED = sp.Symbol("_")
 
 
-def _activation_helpers(spec: NetworkSpec, pairs: set) -> str:
-    """The helpers of the activations of ``spec``: f, f' and, for the activations in ``pairs``,
-    the helper that computes both."""
-    out = []
-    alpha = repr(float(spec.leaky_slope))
-    for name in dict.fromkeys(spec.activations):
-        act = ACTIVATIONS.get(name)
-        if act is None:
-            continue
-        helpers = [
-            (act.symbol, act.numpy, f"{name}, elementwise; ``out`` may receive it."),
-            (
-                f"{act.symbol}_prime",
-                act.numpy_prime,
-                f"the derivative of {name}, elementwise; ``out`` may receive it.",
-            ),
-        ]
-        if name in pairs:
-            doc = f"{name} and its derivative together; ``out`` may receive the derivative."
-            helpers.append((f"{act.symbol}_and_prime", act.numpy_pair, doc))
-        for fname, body, doc in helpers:
-            lines = body.replace("{alpha}", alpha).splitlines()
-            decorators = "".join(f"{line}\n" for line in lines if line.startswith("@"))
-            code = "\n".join(line for line in lines if not line.startswith("@"))
-            code = code if "return" in code else f"return {code}"
-            code = textwrap.indent(code, "    ")
-            out.append(f'\n\n{decorators}def {fname}(z, out=None):\n    """{doc}"""\n{code}\n')
-    return "".join(out)
+def activation_helpers(act: Activation, slope: sp.Expr) -> dict[str, str]:
+    """The source of each helper of one activation row, by name: f (``tanh``), f'
+    (``tanh_prime``) and, where the row spells both together, ``tanh_and_prime``; each a
+    function ``(z, out=None)`` whose body is the row's NumPy spelling (``{alpha}`` is the
+    leaky slope)."""
+    helpers = {
+        act.symbol: (act.numpy, f"{act.name}, elementwise; ``out`` may receive it."),
+        f"{act.symbol}_prime": (
+            act.numpy_prime,
+            f"The derivative of {act.name}, elementwise; ``out`` may receive it.",
+        ),
+    }
+    if act.numpy_pair is not None:
+        doc = f"{act.name} and its derivative together; ``out`` may receive the derivative."
+        helpers[f"{act.symbol}_and_prime"] = (act.numpy_pair, doc)
+    alpha = repr(float(slope))
+    out = {}
+    for name, (spelling, doc) in helpers.items():
+        lines = spelling.replace("{alpha}", alpha).splitlines()
+        decorators = [line for line in lines if line.startswith("@")]
+        code = "\n".join(line for line in lines if not line.startswith("@"))
+        code = code if "return" in code else f"return {code}"
+        body = textwrap.indent(f'"""{doc}"""\n{code}', "    ")
+        out[name] = "\n".join([*decorators, f"def {name}(z, out=None):", body])
+    return out
 
 
 def _output_delta(derivation):
@@ -98,54 +125,6 @@ def _output_delta(derivation):
     return derive_rules.lift(product / n, {derive_rules.out_k: last.a, derive_rules.y_k: s.y})
 
 
-def _quantities(derivation, deltas) -> list[tuple[sp.MatrixSymbol, sp.MatrixExpr]]:
-    """The derivation's named quantities, in the order the code computes them. Besides z, a and
-    delta: dC/da^(l) = W^(l+1)T delta^(l+1) (``dC_da{l}``, computed once for delta^(l) and for
-    the result), dC/da^(L) where delta^(L) = f'(z^(L)) * dC/da^(L), the gradients (``dC_dW{l}``,
-    ``dC_db{l}``) and the column of ones that sums delta^(l) over the samples.
-
-    The order keeps the arrays alive at any one time few: z^(l) = W^(l) a^(l-1), then b^(l)
-    added in place (a new array for the sum would leave a hole of one array's size behind the
-    product's), and delta^(l-1) before dC/dW^(l), so that f'(z^(l-1)) and dC/da^(l-1) have made
-    room for it. A name may be defined twice (z^(l))."""
-    s = derivation.symbols
-    L = derivation.spec.layers
-    ones = sp.MatrixSymbol("ones", n, 1)
-    order = []
-    for l, ls in s.layers.items():
-        product, bias = sorted(derivation.forward[ls.z].args, key=lambda m: not _is_product(m))
-        if l == L:
-            # z^(L) with one sample per row in memory, like the caller's Y: a^(L) - y then reads
-            # both in order instead of transposing one, and forward() returns rows as they are
-            product = SampleRows(product)
-        order += [
-            (ls.z, product),
-            (ls.z, Into(sp.MatAdd(ls.z, bias), ls.z)),
-            (ls.a, derivation.forward[ls.a]),
-        ]
-    delta = deltas[s.layers[L].delta]
-    factor = _loss_factor(delta, s.layers[L].z)
-    if factor is not None:
-        order.append((s.layers[L].dC_da, factor))
-        named = (s.layers[L].dC_da if f == factor else f for f in delta.args)
-        delta = sp.HadamardProduct(*named)
-    order.append((s.layers[L].delta, delta))
-    for l in reversed(s.layers):
-        ls = s.layers[l]
-        if l > 1:
-            below = s.layers[l - 1]
-            order.append((below.dC_da, derivation.matrix[("a", l - 1)]))
-            order.append((below.delta, deltas[below.delta]))
-        else:
-            order.append((_input_gradient(s), derivation.matrix[("a", 0)]))
-        order.append((_gradient(ls.W), derivation.matrix[("W", l)]))
-        if l == L:
-            order.append((ones, Ones(n, s.a0)))
-        b = derivation.matrix[("b", l)].xreplace({OneMatrix(n, 1): ones})
-        order.append((_gradient(ls.b), b))
-    return order
-
-
 def _is_product(m) -> bool:
     """W a, as opposed to b 1^T."""
     return isinstance(m, sp.MatMul) and not any(isinstance(f, OneMatrix) for f in m.args)
@@ -162,76 +141,195 @@ def _loss_factor(delta, z) -> sp.MatrixExpr | None:
     return rest[0]
 
 
-def _gradient(param: sp.MatrixSymbol) -> sp.MatrixSymbol:
-    """dC/dW{l} or dC/db{l}, named like the parameter."""
-    return sp.MatrixSymbol(f"dC_d{param.name}", *param.shape)
+def _named(name: str, like: sp.MatrixExpr) -> sp.MatrixSymbol:
+    return sp.MatrixSymbol(name, *like.shape)
 
 
-def _named_cse(order, args, pairs: set):
-    """A ``cse`` for lambdify: the quantities of ``order`` the expressions need, each deleted
-    after its last use (``del`` statements), and each that dies in a statement lending its
-    memory to that statement's result (see ``_into``). Arguments and results are never deleted
-    or written to. Activations computed together with their derivative (``_paired``) are added
-    to ``pairs``."""
+class _Network:
+    """The derivation's quantities in the order the generated code computes them."""
 
-    def cse(exprs):
-        single = not isinstance(exprs, list | tuple)
-        exprs = [exprs] if single else list(exprs)
-        needed = set()
-        frontier = [m for e in exprs for m in e.atoms(sp.MatrixSymbol)]
-        reads: dict = {}
-        for m, e in order:
-            reads.setdefault(m, set()).update(e.atoms(sp.MatrixSymbol))
-        while frontier:
-            m = frontier.pop()
-            if m in reads and m not in needed:
-                needed.add(m)
-                frontier += list(reads[m])
-        statements = _paired([(m, e) for m, e in order if m in needed], pairs)
-        defined = dict.fromkeys(
-            d for m, _ in statements for d in (m.args if isinstance(m, Names) else (m,))
+    def __init__(self, spec: NetworkSpec):
+        derivation = derive_network(spec)
+        self.spec = spec
+        self.derivation = derivation
+        s = self.symbols = derivation.symbols
+        self.L = L = spec.layers
+        self.params = [p for ls in s.layers.values() for p in (ls.W, ls.b)]
+        deltas = dict(derivation.deltas)
+        deltas[s.layers[L].delta] = _output_delta(derivation)
+        for l in range(1, L):  # delta^(l) reads dC/da^(l) by its name
+            delta = s.layers[l].delta
+            deltas[delta] = deltas[delta].xreplace({derivation.matrix[("a", l)]: s.layers[l].dC_da})
+        self.deltas = deltas
+        # f'(z^(l)) computed with f(z^(l)) in the forward pass, by layer: where the activation
+        # spells both together and the backward pass reads f'(z^(l))
+        self.primes: dict[int, tuple[sp.MatrixExpr, sp.MatrixSymbol]] = {}
+        for l, ls in s.layers.items():
+            act = by_symbol().get(helper_name(derivation.forward[ls.a]))
+            if act is None or act.numpy_pair is None:
+                continue
+            reads = [
+                node
+                for expr in deltas.values()
+                for node in sp.preorder_traversal(expr)
+                if helper_name(node) == f"{act.symbol}_prime" and node.expr == ls.z
+            ]
+            if reads:
+                self.primes[l] = (reads[0], _named(f"{act.symbol}_prime_{ls.z.name}", ls.z))
+
+    def kept(self, l: int) -> sp.MatrixSymbol:
+        """What ``_forward`` keeps of z^(l) for the backward pass: z^(l) or f'(z^(l))."""
+        return self.primes[l][1] if l in self.primes else self.symbols.layers[l].z
+
+    def forward(self) -> list:
+        """z^(l) = W^(l) a^(l-1), then b^(l) added in place (a new array for the sum would leave
+        a hole of one array's size behind the product's), and a^(l) = f(z^(l)) into new memory,
+        as z^(l) (or f'(z^(l)) in its memory) is kept."""
+        body = []
+        for l, ls in self.symbols.layers.items():
+            product, bias = sorted(
+                self.derivation.forward[ls.z].args, key=lambda m: not _is_product(m)
+            )
+            if l == self.L:
+                # z^(L) with one sample per row in memory, like the caller's Y: a^(L) - y then
+                # reads both in order instead of transposing one, and forward() returns rows as
+                # they are
+                product = SampleRows(product)
+            body += [Assignment(ls.z, product), AddAugmentedAssignment(ls.z, bias)]
+            a = self.derivation.forward[ls.a]
+            if l in self.primes:
+                pair = sp.Tuple(ls.a, self.primes[l][1])
+                body.append(Unpack(pair, Into(WithPrime(a), ls.z)))
+            else:
+                body.append(Assignment(ls.a, a))
+        return body
+
+    def outputs(self) -> sp.Tuple:
+        """What ``_forward`` returns: [a^(1), ..., a^(L)] and what it keeps of each z^(l)."""
+        layers = self.symbols.layers
+        return sp.Tuple(
+            sp.Tuple(*(ls.a for ls in layers.values())), sp.Tuple(*map(self.kept, layers))
         )
-        last = {}
-        for i, (_, e) in enumerate(statements):
-            for m in e.atoms(sp.MatrixSymbol):
-                last[m] = i
-        kept = set(args) | {m for e in exprs for m in e.atoms(sp.MatrixSymbol)}
-        planned = []
-        for i, (m, e) in enumerate(statements):
-            dying = [d for d in defined if last.get(d) == i and d not in kept]
-            planned.append((m, _into(e, dying)))
-            if i + 1 < len(statements):  # the return frees the last ones anyway
-                planned += [(d, None) for d in dying]
-        return planned, exprs[0] if single else exprs
 
-    return cse
+    def backward(self, inputs: bool) -> list[tuple[sp.MatrixSymbol, sp.MatrixExpr]]:
+        """The backward pass from delta^(L), layer by layer: dC/dW^(l) and dC/db^(l), then
+        dC/da^(l-1) = W^(l)T delta^(l) (a name, read once by delta^(l-1) and a result with
+        ``inputs``) and delta^(l-1). Where delta^(L) = f'(z^(L)) * G, G is named dC/da^(L)."""
+        s, L, matrix = self.symbols, self.L, self.derivation.matrix
+        ones = sp.MatrixSymbol("ones", n, 1)
+        top = s.layers[L]
+        order = []
+        delta = self.deltas[top.delta]
+        factor = _loss_factor(delta, top.z)
+        if factor is not None:
+            order.append((top.dC_da, factor))
+            delta = sp.HadamardProduct(*(top.dC_da if f == factor else f for f in delta.args))
+        order.append((top.delta, delta))
+        for l in reversed(s.layers):
+            ls = s.layers[l]
+            order.append((_named(f"dC_d{ls.W.name}", ls.W), matrix[("W", l)]))
+            if l == L:
+                order.append((ones, Ones(n, s.a0)))
+            b = matrix[("b", l)].xreplace({OneMatrix(n, 1): ones})
+            order.append((_named(f"dC_d{ls.b.name}", ls.b), b))
+            if l > 1:
+                below = s.layers[l - 1]
+                order.append((below.dC_da, matrix[("a", l - 1)]))
+                order.append((below.delta, self.deltas[below.delta]))
+            elif inputs:
+                order.append((_named("dC_da0", s.a0), matrix[("a", 0)]))
+        paired = {expr: name for expr, name in self.primes.values()}
+        return [(m, e.xreplace(paired)) for m, e in order]
+
+    def results(self, inputs: bool) -> Record:
+        """The gradients in the public convention: dC/db^(l) as 1-D arrays and dC/da^(l) with
+        one row per sample."""
+        pairs = []
+        for ls in self.symbols.layers.values():
+            pairs.append((String(ls.W.name), _named(f"dC_d{ls.W.name}", ls.W)))
+            pairs.append((String(ls.b.name), Vector(_named(f"dC_d{ls.b.name}", ls.b))))
+        if inputs:
+            layers = self.symbols.layers
+            upstream = [_named("dC_da0", self.symbols.a0)]
+            upstream += [layers[l].dC_da for l in range(1, self.L)]
+            pairs += [(String(m.name), sp.Transpose(m)) for m in upstream]
+        return Record(*(sp.Tuple(k, v) for k, v in pairs))
 
 
-def _paired(statements, pairs: set) -> list:
-    """``a = f(Z)`` and a later f'(Z) become ``a, f_prime_Z = f_and_prime(Z)`` and a read of
-    the name, where the activation spells both together (``numpy_pair``)."""
-    statements = list(statements)
+def _function(name: str, args, doc: str, body: list) -> FunctionDefinition:
+    return FunctionDefinition(none, name, [Variable(a) for a in args], [Docstring(doc), *body])
+
+
+def _gradients_function(net: _Network, inputs: bool) -> FunctionDefinition:
+    """``_gradients`` or ``_gradients_and_inputs``: ``_forward``, then the backward pass with
+    its memory planned (``_plan``)."""
+    s = net.symbols
+    args = [*net.params, s.a0, s.y, n]
+    statements = net.backward(inputs)
+    results = net.results(inputs)
+    read = {m for _, e in statements for m in e.atoms(sp.MatrixSymbol)}
+    outputs = net.outputs()
+    outputs = outputs.xreplace({m: UNUSED for m in outputs.atoms(sp.MatrixSymbol) if m not in read})
+    call = FunctionCall("_forward", [*net.params, s.a0])
+    body = [
+        Unpack(outputs, call),
+        *_plan(statements, kept=set(args) | results.atoms(sp.MatrixSymbol)),
+    ]
+    body.append(Return(results))
+    L = net.L
+    if inputs:
+        doc = (
+            f"As ``_gradients``, with {_span(net, lambda l: f'dC/da{l - 1}')[1:-1]}: results"
+            " here, so delta^(l) takes the memory of f'(z^(l)) rather than theirs, and they are"
+            " never freed."
+        )
+        return _function("_gradients_and_inputs", args, doc, body)
+    doc = f"dC/dW^(l) and dC/db^(l) for l = {L}, ..., 1: backpropagation from delta^({L})."
+    return _function("_gradients", args, doc, body)
+
+
+def _span(net: _Network, name) -> str:
+    """[x1, ..., xL] for ``name(l)`` (a name, or a string)."""
+    first, last = (str(name(l)) for l in (1, net.L))
+    return {1: f"[{first}]", 2: f"[{first}, {last}]"}.get(net.L, f"[{first}, ..., {last}]")
+
+
+def _plan(statements, kept: set) -> list:
+    """The statements with their memory planned: each that allocates may write into the memory
+    of a quantity that dies in it instead (``_into``), and the arrays no longer read are freed
+    (``Free``) together, just before the next statement that makes a new array of a layer's
+    size, which can then reuse their memory. Arguments and results are never written to or
+    freed."""
+    last = {}
+    for i, (_, e) in enumerate(statements):
+        for m in e.atoms(sp.MatrixSymbol):
+            last[m] = i
+    owner: dict = {}  # name -> the name whose memory it holds, where that is another's
+
+    def memory(m):
+        return owner.get(m, m)
+
+    dead: list = []  # names no longer read, in the order they died
+    planned: list = []
     for i, (m, e) in enumerate(statements):
-        name = helper_name(e)
-        act = by_symbol().get(name)
-        if act is None or act.numpy_pair is None:
-            continue
-        z = e.expr
-        later = [
-            node
-            for _, f in statements[i + 1 :]
-            for node in sp.preorder_traversal(f)
-            if helper_name(node) == f"{name}_prime" and node.expr == z
-        ]
-        if not later:
-            continue
-        prime = sp.MatrixSymbol(f"{name}_prime_{z.name}", *z.shape)
-        statements[i] = (Names(m, prime), WithPrime(e))
-        for j in range(i + 1, len(statements)):
-            target, f = statements[j]
-            statements[j] = (target, f.xreplace({later[0]: prime}))
-        pairs.add(act.name)
-    return statements
+        dying = sorted(
+            (d for d in e.atoms(sp.MatrixSymbol) if last[d] == i and d not in kept),
+            key=lambda d: d.name,
+        )
+        e = _into(e, dying)
+        new = not isinstance(e, Into)
+        if new and m.shape[1] == n and m.shape[0] != 1:
+            # a memory is freed when the last of its names goes
+            holders = [*owner, *dead]
+            freed = [d for d in dead if all(x in dead for x in holders if memory(x) == memory(d))]
+            if freed:
+                planned.append(Free(*freed))
+                dead = [d for d in dead if d not in freed]
+        planned.append(Assignment(m, e))
+        if not new:
+            owner[m] = memory(e.target)
+        dead += dying
+    return planned
 
 
 def _into(expr, dying: list) -> sp.MatrixExpr:
@@ -270,95 +368,90 @@ def _count(expr, m) -> int:
     return sum(1 for node in sp.preorder_traversal(expr) if node == m)
 
 
-def _input_gradient(s) -> sp.MatrixSymbol:
-    """dC/da^(0), named like the other dC/da^(l)."""
-    return sp.MatrixSymbol("dC_da0", *s.a0.shape)
-
-
 @cache
 def generate_source(spec: NetworkSpec) -> str:
     """The source of a standalone NumPy module for ``spec`` (see the module docstring)."""
-    derivation = derive_network(spec)
-    s = derivation.symbols
-    L = spec.layers
-    deltas = dict(derivation.deltas)
-    deltas[s.layers[L].delta] = _output_delta(derivation)
-    for l in range(1, L):  # delta^(l) reads dC/da^(l) by its name
-        delta = s.layers[l].delta
-        deltas[delta] = deltas[delta].xreplace({derivation.matrix[("a", l)]: s.layers[l].dC_da})
-    order = _quantities(derivation, deltas)
-    printer = BackpropPrinter({"fully_qualified_modules": True, "inline": True})
-    params = [p for ls in s.layers.values() for p in (ls.W, ls.b)]
-    grads = [_gradient(p) for ls in s.layers.values() for p in (ls.W, ls.b)]
-    upstream = [_input_gradient(s), *(s.layers[l].dC_da for l in range(1, L))]
-
-    pairs: set = set()
-
-    def lambdified(name, args, expr):
-        cse = _named_cse(order, args, pairs)
-        f = sp.lambdify(args, expr, modules="numpy", printer=printer, cse=cse, docstring_limit=0)
-        code = inspect.getsource(f)
-        return code.replace("def _lambdifygenerated(", f"def {name}(", 1)
-
-    body = [
-        lambdified("_forward", [*params, s.a0], s.layers[L].a),
-        lambdified("_loss", [*params, s.a0, s.y, n], derivation.cost),
-        lambdified("_gradients", [*params, s.a0, s.y, n], grads),
-        lambdified("_gradients_and_inputs", [*params, s.a0, s.y, n], grads + upstream),
+    net = _Network(spec)
+    s, L = net.symbols, net.L
+    printer = BackpropPrinter()
+    top = s.layers[L]
+    cost = net.derivation.cost
+    cost_args = [m for m in (top.a, top.z) if cost.has(m)]
+    forward_doc = (
+        f"Every layer's z^(l) and a^(l): returns {_span(net, lambda l: s.layers[l].a)} and, for"
+        f" backpropagation, {_span(net, net.kept)}."
+    )
+    functions = [
+        _function(
+            "_forward", [*net.params, s.a0], forward_doc, [*net.forward(), Return(net.outputs())]
+        ),
+        _function(
+            "_cost",
+            [*cost_args, s.y, n],
+            "C, the mean over the samples (columns) of the per-sample loss C_0.",
+            [Return(cost)],
+        ),
+        _gradients_function(net, inputs=False),
+        _gradients_function(net, inputs=True),
     ]
-    return _module(derivation, body, pairs)
+    printed = [printer.doprint(f) for f in functions]
+    return _module(net, printed, printer.helpers, cost_args)
 
 
-def _module(derivation, body: list[str], pairs: set) -> str:
-    spec = derivation.spec
-    L = spec.layers
-    rules = report.latex_block(derivation, "matrix").splitlines()
-    header = [f"# {line}" if not line.startswith("%") else f"# {line[2:]}" for line in rules]
-    unpack = ", ".join(f'params["W{l}"], params["b{l}"][:, None]' for l in range(1, L + 1))
-    names = [f"W{l}" for l in range(1, L + 1)]
-    grad_items = []
-    for i, l in enumerate(range(1, L + 1)):
-        grad_items.append(f'"W{l}": g[{2 * i}]')
-        grad_items.append(f'"b{l}": g[{2 * i + 1}][:, 0]')
-    act_items = [f'"dC_da{l - 1}": g[{2 * L + l - 1}].T' for l in range(1, L + 1)]
-    public = f'''
+def _module(net: _Network, functions: list[str], helpers: set[str], cost_args) -> str:
+    spec, L = net.spec, net.L
+    header = []
+    for line in report.latex_block(net.derivation, "matrix").splitlines():
+        text = line[2:] if line.startswith("%") else line
+        # LaTeX reads a line break as a space: long rows continue on the next comment line
+        header += textwrap.wrap(
+            text, LINE_LENGTH - 2, subsequent_indent="    ", break_long_words=False
+        ) or [""]
+    paragraphs = [
+        f"Backpropagation for {spec.describe()}: generated NumPy code.",
+        f"Parameters W1, b1, ..., W{L}, b{L} in the public convention; X (n, n_0) and Y (n, n_{L})"
+        " hold one sample per row. Only NumPy is needed.",
+        "Inside, matrices hold one sample per column, as in the rules below; z^(L) is computed as"
+        " (a^(L-1)T W^(L)T)T, which lays it out in memory with one sample per row, as Y is."
+        " _forward computes every layer once, for forward, loss and gradients alike.",
+    ]
+    doc = '"""' + "\n\n".join(textwrap.fill(p, LINE_LENGTH - 3) for p in paragraphs) + '\n"""'
+    acts = [ACTIVATIONS[a] for a in dict.fromkeys(spec.activations) if a in ACTIVATIONS]
+    available = dict(HELPERS)
+    for act in acts:
+        available.update(activation_helpers(act, spec.leaky_slope))
+    used = [source for name, source in available.items() if name in helpers]
+    items = []
+    for l in range(1, L + 1):
+        items += [f'params["W{l}"]', f'params["b{l}"][:, None]']
+    unpack = bracketed("return (", items, ")", "    ", explode=True)
+    if len(f"    return {', '.join(items)}") <= LINE_LENGTH:
+        unpack = f"    return {', '.join(items)}"
+    top = net.symbols.layers[L]
+    a, z = ("a" if top.a in cost_args else "_"), ("z" if top.z in cost_args else "_")
+    cost_call = ", ".join(f"{m.name[0]}[-1]" for m in cost_args)
+    public = f'''def _parameters(params):
+    """W1, b1, ..., W{L}, b{L} as the rules read them: each b^(l) as a column."""
+{unpack}
+
 
 def forward(params, X):
     """The network output a^({L}) for each row of X: shape (n, n_{L})."""
-    return _forward({unpack}, X.T).T
+    a, _ = _forward(*_parameters(params), X.T)
+    return a[-1].T
 
 
 def loss(params, X, Y):
     """C: the mean over the rows of X and Y of the per-sample loss."""
-    return float(_loss({unpack}, X.T, Y.T, X.shape[0])[0, 0])
+    {a}, {z} = _forward(*_parameters(params), X.T)
+    return float(_cost({cost_call}, Y.T, X.shape[0]))
 
 
 def gradients(params, X, Y, activations=False):
     """dC/dW1, dC/db1, ... as a dict shaped like params; with ``activations`` also dC/da0, ...,
     dC/da{L - 1} (keys "dC_da0", ...), one row per sample."""
-    f = _gradients_and_inputs if activations else _gradients
-    g = f({unpack}, X.T, Y.T, X.shape[0])
-    out = {{{", ".join(grad_items)}}}
-    if activations:
-        out.update({{{", ".join(act_items)}}})
-    return out
+    backprop = _gradients_and_inputs if activations else _gradients
+    return backprop(*_parameters(params), X.T, Y.T, X.shape[0])
 '''
-    doc = (
-        f'"""Backpropagation for {spec.describe()}: generated NumPy code.\n\n'
-        f"Parameters {', '.join(names)} and b1, ... in the public convention; X (n, n_0) and\n"
-        f"Y (n, n_{L}) hold one sample per row. Only NumPy is needed.\n\n"
-        "Inside, matrices hold one sample per column, as in the rules below; z^(L) is computed\n"
-        "as (a^(L-1)T W^(L)T)T, which lays it out in memory with one sample per row, as Y is.\n"
-        '"""'
-    )
-    parts = [
-        doc,
-        "\n".join(header),
-        "import numpy",
-        HELPERS + _activation_helpers(spec, pairs),
-        *body,
-        public,
-    ]
-    text = "\n\n".join(p.strip("\n") for p in parts[:3]) + "\n\n\n" + parts[3].strip("\n")
-    text += "\n\n\n" + "\n\n\n".join(textwrap.dedent(b).strip("\n") for b in body) + "\n"
-    return text + public
+    parts = [doc, "\n".join(f"# {h}".rstrip() for h in header), "import numpy", *used]
+    return "\n\n".join(parts[:3]) + "\n\n\n" + "\n\n\n".join([*parts[3:], *functions, public])
