@@ -10,7 +10,7 @@ printer records each helper it calls (``helpers``), so that a module defines onl
 A few nodes let the code generator say more than the derivation does: ``Into(expr, t)``,
 ``expr`` written into the memory of ``t``, a quantity no later statement reads
 (``sigma_prime(z3, out=z3)``, ``numpy.multiply(..., out=dC_da3)``); ``WithPrime(f(Z))``, f(Z)
-and f'(Z) from one helper call, assigned to ``Names(a1, sigma_prime_z1)``; ``Ones(n, like)``,
+and f'(Z) from one helper call, unpacked into ``a1, sigma_prime_z1``; ``Ones(n, like)``,
 the column of ones that sums over samples, made once in the dtype of ``like``; and
 ``SampleRows(W a)``, a product computed as the transpose of ``a.T.dot(W.T)``: the same matrix,
 laid out in memory with one sample per row, as the caller's X and Y are.
@@ -131,10 +131,6 @@ class WithPrime(sp.MatrixExpr):
     @property
     def shape(self):
         return self.args[0].shape
-
-
-class Names(sp.Basic):
-    """Names assigned together, as the target of a statement: ``a1, sigma_prime_z1``."""
 
 
 class SampleRows(sp.MatrixExpr):
@@ -347,9 +343,6 @@ class BackpropPrinter(NumPyPrinter):
 
     def _print_WithPrime(self, expr):
         return self._call(helper_name(expr), self._print(expr.expr))
-
-    def _print_Names(self, expr):
-        return ", ".join(self._print(a) for a in expr.args)
 
     def _print_SampleRows(self, expr):
         mats = [m for m in expr.args[0].args if m.is_Matrix]

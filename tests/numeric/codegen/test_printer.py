@@ -1,11 +1,30 @@
 """The printer's forms: products, in-place results, names assigned together, the ones column."""
 
 import sympy as sp
+from sympy.codegen.ast import (
+    AddAugmentedAssignment,
+    FunctionCall,
+    FunctionDefinition,
+    Return,
+    Variable,
+    none,
+)
 
 from bpverify.derive import NetworkSpec, derive_network
-from bpverify.numeric.codegen.printer import BackpropPrinter, Into, Names, Ones, WithPrime
+from bpverify.numeric.codegen.printer import (
+    BackpropPrinter,
+    Docstring,
+    Free,
+    Into,
+    Ones,
+    Record,
+    Unpack,
+    Vector,
+    WithPrime,
+    bracketed,
+)
 
-P = BackpropPrinter({"fully_qualified_modules": True, "inline": True})
+P = BackpropPrinter()
 n = sp.Symbol("n")
 W = sp.MatrixSymbol("W", 3, 2)
 a = sp.MatrixSymbol("a", 2, n)
@@ -58,5 +77,42 @@ def test_activation_and_derivative_together_and_the_ones_column():
     assert P.doprint(WithPrime(forward)) == "sigma_and_prime(z1)"
     assert P.doprint(Into(WithPrime(forward), ls.z)) == "sigma_and_prime(z1, out=z1)"
     prime = sp.MatrixSymbol("sigma_prime_z1", *ls.z.shape)
-    assert P.doprint(Names(ls.a, prime)) == "a1, sigma_prime_z1"
+    pair = Unpack(sp.Tuple(ls.a, prime), Into(WithPrime(forward), ls.z))
+    assert P.doprint(pair) == "a1, sigma_prime_z1 = sigma_and_prime(z1, out=z1)"
     assert P.doprint(Ones(n, a)) == "numpy.ones((n, 1), a.dtype)"
+
+
+def test_helpers_are_recorded_as_they_are_printed():
+    *_, delta = _layer()
+    printer = BackpropPrinter()
+    printer.doprint(delta)
+    assert printer.helpers == {"sigma_prime"}
+
+
+def test_scalars_and_powers_are_spaced_as_ruff_format_spaces_them():
+    assert P.doprint(2 / n * a) == "(2 / n) * a"
+    assert P.doprint((2 / n) * (W * a)) == "(2 / n) * W.dot(a)"
+    assert P.doprint(sp.HadamardPower(z, 2)) == "z**2"
+    assert P.doprint(sp.HadamardPower(z - g, 2)) == "(z - g) ** 2"
+    # 1^T M 1: the sum of every entry
+    assert P.doprint(sp.OneMatrix(1, 3) * z * sp.OneMatrix(n, 1)) == "numpy.sum(z)"
+
+
+def test_functions_print_as_ruff_format_lays_them_out():
+    b = sp.MatrixSymbol("b", 3, 1)
+    body = [
+        Docstring("z = W a + b."),
+        AddAugmentedAssignment(z, b * sp.OneMatrix(1, n)),
+        Free(g, z),
+        Return(Record(sp.Tuple(sp.codegen.ast.String("b"), Vector(b)))),
+    ]
+    f = FunctionDefinition(none, "_f", [Variable(W), Variable(a)], body)
+    assert P.doprint(f) == (
+        'def _f(W, a):\n    """z = W a + b."""\n    z += b\n    del g, z\n    return {"b": b[:, 0]}'
+    )
+    # a long call breaks inside its brackets, one line for the arguments where they fit
+    args = [sp.MatrixSymbol(f"W{l}", 2, 2) for l in range(1, 22)]
+    unpack = Unpack(sp.Tuple(sp.Tuple(a), sp.Tuple(z)), FunctionCall("_forward", args))
+    lines = P.doprint(unpack).splitlines()
+    assert lines[0] == "(a,), (z,) = _forward(" and lines[-1] == ")" and len(lines) == 3
+    assert bracketed("f(", ["x"] * 60, ")", "", explode=False).count("\n") == 61

@@ -1,10 +1,12 @@
 """The generated code against finite differences, for stability, dtypes and as a module."""
 
+import ast
 import importlib.util
 import inspect
 import subprocess
 import sys
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +14,8 @@ import sympy as sp
 
 from bpverify.derive import ACTIVATIONS, NetworkSpec
 from bpverify.numeric import Program, generate_source
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _params(widths, rng, scale=1.0):
@@ -132,16 +136,23 @@ def test_float32_stays_float32():
         np.testing.assert_allclose(g[k], g64[k], rtol=1e-4, atol=1e-6)
 
 
+def _function(source: str, name: str) -> list[str]:
+    """The stripped lines of one generated function."""
+    tree = ast.parse(source)
+    (node,) = (f for f in tree.body if isinstance(f, ast.FunctionDef) and f.name == name)
+    lines = source.splitlines()[node.lineno - 1 : node.end_lineno]
+    return [line.strip() for line in lines]
+
+
 def test_code_is_vectorised_and_in_the_seeds_names():
     source = generate_source(NetworkSpec(3))
-    body = source[source.index("def _gradients") :]
-    assert "for " not in body.split("def forward")[0]
+    loops = (ast.For, ast.While, ast.ListComp, ast.GeneratorExp, ast.DictComp)
+    assert not any(isinstance(node, loops) for node in ast.walk(ast.parse(source)))
     for name in (
-        "z1 = W1.dot(a0)\n    z1 = numpy.add(z1, b1, out=z1)\n",
+        "z1 = W1.dot(a0)\n    z1 += b1\n",
         "z3 = a2.T.dot(W3.T).T\n",  # z^(L) laid out like Y: one sample per row
-        "a3 = sigma(z3, out=z3)",
         "a3, sigma_prime_z3 = sigma_and_prime(z3, out=z3)",
-        "dC_da3 = numpy.multiply(numpy.subtract(a3, y, out=a3), 2/n, out=a3)",
+        "dC_da3 = numpy.multiply(numpy.subtract(a3, y, out=a3), 2 / n, out=a3)",
         "delta3 = ",
         "dC_dW3 = delta3.dot(a2.T)",
         "dC_db3 = delta3.dot(ones)",
@@ -152,23 +163,65 @@ def test_code_is_vectorised_and_in_the_seeds_names():
     assert "\\delta^{(1)}" in source  # the rules it implements, in the header
 
 
-def test_quantities_are_deleted_after_their_last_use_and_lend_their_memory():
-    source = generate_source(NetworkSpec(2))
-    gradients = source[source.index("def _gradients(") : source.index("def _gradients_and_inputs")]
-    lines = [line.strip() for line in gradients.splitlines()]
-    # dC/da1 dies in delta1 = sigma'(z1) * dC/da1: delta1 takes the memory of sigma'(z1), which
-    # took that of z1
-    assert "a1, sigma_prime_z1 = sigma_and_prime(z1, out=z1)" in lines
-    assert "delta1 = numpy.multiply(sigma_prime_z1, dC_da1, out=sigma_prime_z1)" in lines
-    assert lines.index("del a1") == lines.index("dC_dW2 = delta2.dot(a1.T)") + 1
-    # delta^(1) comes before dC/dW2, so that sigma'(z1) and dC/da1 are gone when it is made
-    assert lines.index("del dC_da1") < lines.index("dC_dW2 = delta2.dot(a1.T)")
+def test_the_forward_pass_is_written_once():
+    source = generate_source(NetworkSpec(3, None, "tanh"))
+    assert source.count("W1.dot(a0)") == 1
+    callers = ("forward", "loss", "_gradients", "_gradients_and_inputs")
+    for name in callers:
+        assert any("_forward(" in line for line in _function(source, name)), name
+
+
+@pytest.mark.parametrize(
+    ("spec", "helpers"),
+    [
+        (NetworkSpec(3, None, "tanh"), {"tanh", "tanh_prime"}),
+        (NetworkSpec(2), {"sigma_and_prime"}),  # f and f' always together
+        # the output's sigma' cancels against the loss: sigma alone there
+        (
+            NetworkSpec(2, None, "sigmoid", "cross-entropy"),
+            {"sigma", "sigma_and_prime", "log_safe"},
+        ),
+        (
+            NetworkSpec(2, None, "tanh", "softmax-cross-entropy"),
+            {"tanh", "tanh_prime", "softmax", "logsumexp"},
+        ),
+    ],
+    ids=lambda x: x.describe() if isinstance(x, NetworkSpec) else "",
+)
+def test_only_the_helpers_the_functions_call_are_defined(spec, helpers):
+    tree = ast.parse(generate_source(spec))
+    defined = {f.name for f in tree.body if isinstance(f, ast.FunctionDef)}
+    assert {name for name in defined if not name.startswith("_")} - set(_PUBLIC) == helpers
+    called = {
+        node.func.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
+    assert helpers <= called
+
+
+_PUBLIC = ("forward", "loss", "gradients")
+
+
+def test_memory_is_freed_in_groups_and_lent_to_the_results():
+    L = 3
+    source = generate_source(NetworkSpec(L, None, "tanh"))
+    lines = _function(source, "_gradients")
+    # delta^(l) takes the memory of dC/da^(l), which took that of the product W^(l+1)T delta^(l+1)
+    assert "delta2 = numpy.multiply(tanh_prime(z2, out=z2), dC_da2, out=dC_da2)" in lines
+    # one del per layer below the output, just before the next new layer-sized array dC/da^(l)
+    frees = [i for i, line in enumerate(lines) if line.startswith("del ")]
+    assert len(frees) == L - 1
+    assert all(lines[i + 1].startswith("dC_da") for i in frees)
+    assert lines[frees[0]] == "del z3, a2"
     # the results are returned, never deleted; the inputs are never written to
-    assert not any(line.startswith("del dC_dW") or line.startswith("del dC_db") for line in lines)
+    freed = {name for i in frees for name in lines[i].removeprefix("del ").split(", ")}
+    assert not any(name.startswith(("dC_dW", "dC_db")) for name in freed)
     for arg in ("W1", "b1", "W2", "b2", "a0", "y"):
-        assert f"out={arg})" not in gradients and f"del {arg}" not in gradients
-    inputs = source[source.index("def _gradients_and_inputs") :]
-    assert "out=dC_da1" not in inputs  # dC/da1 is a result there
+        assert not any(f"out={arg})" in line for line in lines) and arg not in freed
+    inputs = _function(source, "_gradients_and_inputs")
+    assert not any("out=dC_da1" in line or "out=dC_da2" in line for line in inputs)
+    assert "delta2 = numpy.multiply(tanh_prime(z2, out=z2), dC_da2, out=z2)" in inputs
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.describe())
@@ -246,17 +299,33 @@ def test_generated_module_imports_with_only_numpy_and_matches_bit_for_bit(tmp_pa
     assert np.array_equal(module.forward(params, X), program.forward(params, X))
 
 
-def test_generated_module_passes_ruff(tmp_path):
-    ruff = pytest.importorskip("ruff")
+@pytest.mark.parametrize(
+    "spec",
+    [
+        NetworkSpec(3, None, "tanh"),
+        NetworkSpec(3),
+        NetworkSpec(3, None, "sigmoid", "cross-entropy"),
+        NetworkSpec(3, None, "tanh", "softmax-cross-entropy"),
+        NetworkSpec(3, (2, 3, 3, 1), "tanh,relu,sigmoid", "cross-entropy"),
+        NetworkSpec(8, None, "tanh"),
+    ],
+    ids=lambda s: s.describe(),
+)
+def test_generated_module_passes_ruff_with_the_project_settings(tmp_path, spec):
+    # the project's own line length and rules (pyproject.toml), and its formatter's layout
+    pytest.importorskip("ruff")
     from ruff.__main__ import find_ruff_bin
 
+    config = str(ROOT / "pyproject.toml")
     path = tmp_path / "grads.py"
-    path.write_text(generate_source(NetworkSpec(3, None, "tanh", "softmax-cross-entropy")))
-    p = subprocess.run(
-        [find_ruff_bin(), "check", "--isolated", str(path)], capture_output=True, text=True
-    )
-    assert p.returncode == 0, p.stdout
-    assert ruff
+    path.write_text(generate_source(spec))
+    for command in (["check", "--no-cache"], ["format", "--check", "--diff", "--no-cache"]):
+        p = subprocess.run(
+            [find_ruff_bin(), *command, "--config", config, str(path)],
+            capture_output=True,
+            text=True,
+        )
+        assert p.returncode == 0, p.stdout + p.stderr
 
 
 def test_functions_are_inspectable():
@@ -293,12 +362,12 @@ def test_sigmoid_and_its_derivative_together_match_the_definition():
     np.testing.assert_array_equal(d_out, d)
 
 
-def test_sigmoid_and_its_derivative_together_in_float32():
+def test_sigmoid_and_its_derivative_together_in_float32(helper):
     program = Program(NetworkSpec(1, (1, 1)), dtype=np.float32)
     pair = program.function("sigma_and_prime")
     z = np.array([-1000, -89, -88, -40, -5, -0.5, 0, 3, 30, 88, 89, 1000], np.float32)
     a, d = pair(z)
     assert a.dtype == d.dtype == np.float32
     eps, tiny = np.finfo(np.float32).eps, np.finfo(np.float32).tiny
-    np.testing.assert_allclose(a, program.function("sigma")(z), rtol=8 * eps, atol=0)
-    np.testing.assert_allclose(d, program.function("sigma_prime")(z), rtol=16 * eps, atol=tiny)
+    np.testing.assert_allclose(a, helper("sigmoid", "sigma")(z), rtol=8 * eps, atol=0)
+    np.testing.assert_allclose(d, helper("sigmoid", "sigma_prime")(z), rtol=16 * eps, atol=tiny)
