@@ -10,10 +10,11 @@ Example:
 from . import report, unrolled, verify
 from .activations import ACTIVATIONS, Activation
 from .derivation import FORMS, Derivation, Gradient, Key, step_keys
+from .errors import InputError
 from .losses import LOSSES, Loss
 from .network import derive_network
 from .printing import latex, pretty
-from .spec import NetworkSpec, SpecError, parse_widths
+from .spec import NetworkSpec, SpecError, parse_spec, parse_widths
 from .verify import Verification
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "Activation",
     "Derivation",
     "Gradient",
+    "InputError",
     "Key",
     "Loss",
     "NetworkSpec",
@@ -30,6 +32,7 @@ __all__ = [
     "Verification",
     "derive_network",
     "latex",
+    "parse_spec",
     "parse_widths",
     "pretty",
     "report",

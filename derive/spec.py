@@ -8,10 +8,11 @@ from dataclasses import dataclass
 import sympy as sp
 
 from .activations import ACTIVATIONS, LEAKY_SLOPE, OUTPUT_ONLY
+from .errors import InputError
 from .losses import LOSSES
 
 
-class SpecError(ValueError):
+class SpecError(InputError):
     """A specification that cannot describe a network; the message names the fix."""
 
 
@@ -139,3 +140,44 @@ def parse_widths(text: str) -> tuple[int, ...]:
             )
         out.append(int(item))
     return tuple(out)
+
+
+def parse_spec(
+    *,
+    layers: int | None = None,
+    widths: str | Sequence[int] | None = None,
+    activation: str | Sequence[str] | None = None,
+    loss: str | None = None,
+    leaky_slope: str | float | None = None,
+) -> NetworkSpec:
+    """A ``NetworkSpec`` from the values a command line or a configuration file gives.
+
+    ``widths`` is text such as ``"2,3,1"`` or a sequence of whole numbers; ``activation`` one
+    name, comma-separated names or a sequence of names; ``leaky_slope`` a number or its text
+    (read exactly: ``"0.01"`` is 1/100). ``layers`` defaults to one less than the number of
+    widths; without widths the widths are symbolic. Every other value left None takes the
+    ``NetworkSpec`` default. Raises SpecError naming what is wrong and the fix.
+
+    Example:
+        >>> parse_spec(widths="2,3,1", activation="tanh").describe()
+        'L=2, widths 2,3,1, tanh, squared loss'
+    """
+    parsed = parse_widths(widths) if isinstance(widths, str) else widths
+    if layers is None:
+        if parsed is None:
+            raise SpecError("give the depth with --layers L, or the widths with --widths")
+        layers = len(parsed) - 1
+    settings: dict = {}
+    if activation is not None:
+        settings["activations"] = activation
+    if loss is not None:
+        settings["loss"] = loss
+    if leaky_slope is not None:
+        try:
+            # through the text, so that the float 0.01 is 1/100 and not its binary neighbour
+            settings["leaky_slope"] = sp.Rational(str(leaky_slope))
+        except (TypeError, ValueError):
+            raise SpecError(
+                f"--leaky-slope {leaky_slope!r} is not a number: give e.g. --leaky-slope 0.01"
+            ) from None
+    return NetworkSpec(layers, None if parsed is None else tuple(parsed), **settings)

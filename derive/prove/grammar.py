@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from ..errors import InputError
+
 MAX_LENGTH = 2000
 """Longest claim accepted, in characters."""
 
@@ -21,7 +23,7 @@ MAX_EXPONENT = 10
 """Largest |exponent| of a power: (a - y)^2 is common, 10^(10^9) would never finish."""
 
 
-class ClaimError(ValueError):
+class ClaimError(InputError):
     """A claim or --wrt that cannot be read; the message names the problem and the fix."""
 
 

@@ -14,10 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
+from bpverify.derive import InputError
+
 from .report import Problem
 
 
-class GradFnError(ValueError):
+class GradFnError(InputError):
     """A ``--grad-fn`` that cannot be found: bad input, not a finding about the user's code."""
 
 

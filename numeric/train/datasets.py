@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bpverify.derive import InputError
+
 __all__ = [
     "DEFAULT_NOISE",
     "DEFAULT_SEED",
@@ -43,7 +45,7 @@ DEFAULT_SEED = 0
 FILE_SUFFIXES = (".csv", ".npz")
 
 
-class DataError(ValueError):
+class DataError(InputError):
     """Bad data or a bad data option; the message is one line naming the problem and the fix."""
 
     def __init__(self, message: str):

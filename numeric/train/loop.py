@@ -60,8 +60,22 @@ class History:
     epochs: int = 0
 
 
-class Diverged(ValueError):
+class TrainingStopped(RuntimeError):
+    """Training stopped before its last epoch: a failed run, not bad input."""
+
+
+class Diverged(TrainingStopped):
     """Training produced a non-finite loss, gradient or parameter; the message names the fix."""
+
+
+class GradientCheckFailed(TrainingStopped):
+    """A gradient check during training failed; ``report`` is the check's ``Report``."""
+
+    def __init__(self, epoch: int, report) -> None:
+        problems = {p.tensor or "gradients" for p in report.problems}
+        failed = ", ".join(sorted({c.tensor for c in report.failures()} | problems))
+        super().__init__(f"gradient check failed at epoch {epoch} ({failed})")
+        self.epoch, self.report = epoch, report
 
 
 def train(
@@ -96,8 +110,9 @@ def train(
     Arrays are used as given: ``X``, ``Y``, the test set and every parameter must share one
     floating dtype, so float32 training stays float32.
 
-    Raises ``Diverged`` (a ValueError) when a gradient, parameter or loss is not finite; the
-    parameters then hold the last finite values if the gradient was the first to overflow.
+    Raises ``Diverged`` when a gradient, parameter or loss is not finite; the parameters then
+    hold the last finite values if the gradient was the first to overflow. ``check`` stops
+    training by raising (``GradientCheckFailed``); both are ``TrainingStopped``.
     Floating-point warnings of the program and of the optimiser step are silenced, since every
     result they could spoil is checked for finiteness. KeyboardInterrupt passes through.
     """

@@ -34,16 +34,21 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from bpverify.derive import NetworkSpec
+from bpverify.derive import InputError, NetworkSpec
 
-from .optim import OPTIMIZERS, Optimizer, make_optimizer
 from .loop import History
+from .optim import OPTIMIZERS, Optimizer, make_optimizer
 
 FORMAT = "bpverify-model"
 VERSION = 1
 _HISTORY_LISTS = ("train_loss", "test_loss", "train_accuracy", "test_accuracy")
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 _REQUIRED = ("layers", "widths", "activations", "loss", "leaky_slope", "epoch", "optimizer")
+
+
+class ModelFileError(InputError):
+    """A model that cannot be saved, or a file that cannot be read as one; the message names the
+    fix."""
 
 
 def save_model(
@@ -63,14 +68,16 @@ def save_model(
     """
     path = os.fspath(path)
     if spec.symbolic:
-        raise ValueError(f"cannot save a network with symbolic widths {spec.widths}: give numbers")
+        raise ModelFileError(
+            f"cannot save a network with symbolic widths {spec.widths}: give numbers"
+        )
     _check_params(params, spec, f"cannot save model to {path}:")
     if isinstance(epoch, bool) or not isinstance(epoch, int | np.integer) or epoch < 0:
-        raise ValueError(f"epoch must be a whole number >= 0, got {epoch!r}")
+        raise ModelFileError(f"epoch must be a whole number >= 0, got {epoch!r}")
     try:
         Fraction(str(spec.leaky_slope))
     except ValueError:
-        raise ValueError(
+        raise ModelFileError(
             f"leaky slope {spec.leaky_slope} is not a fraction: give a rational slope like 1/100"
         ) from None
 
@@ -106,25 +113,25 @@ def load_model(path: str | os.PathLike[str]) -> tuple[NetworkSpec, dict[str, np.
     ``meta`` holds ``epoch`` (int), ``optimizer`` (name or None), ``optimizer_state`` (the
     ``state_dict()``, empty without optimiser), ``history`` (History or None), ``rng_state``
     (a bit-generator state dict or None) and ``version``. Use ``restore_optimizer(meta)`` and
-    ``restore_rng(meta)`` to continue training. Every problem with the file raises ValueError
-    with a one-line message naming the problem and the fix.
+    ``restore_rng(meta)`` to continue training. Every problem with the file raises
+    ModelFileError (an InputError) with a one-line message naming the problem and the fix.
     """
     path = os.fspath(path)
     arrays = _read(path)
     where = f"model file {path}"
     if "format" not in arrays or _text(arrays["format"], "format", where) != FORMAT:
-        raise ValueError(
+        raise ModelFileError(
             f"{path} is an .npz archive but not a bpverify model (no format '{FORMAT}'): "
             "give a file written by save_model"
         )
     missing = [key for key in ("version", *_REQUIRED) if key not in arrays]
     if missing:
-        raise ValueError(
+        raise ModelFileError(
             f"{where} lacks {', '.join(missing)}: it is incomplete or damaged; save the model again"
         )
     version = _whole(arrays["version"], "version", where)
     if version > VERSION:
-        raise ValueError(
+        raise ModelFileError(
             f"{where} has layout version {version}, newer than {VERSION}: upgrade bpverify"
         )
 
@@ -132,12 +139,14 @@ def load_model(path: str | os.PathLike[str]) -> tuple[NetworkSpec, dict[str, np.
     widths = _integers(arrays["widths"], "widths", where)
     activations = arrays["activations"]
     if activations.ndim != 1 or activations.dtype.kind != "U":
-        raise ValueError(f"{where} has a bad 'activations' entry: save the model again")
+        raise ModelFileError(f"{where} has a bad 'activations' entry: save the model again")
     loss = _text(arrays["loss"], "loss", where)
     try:
         slope = Fraction(_text(arrays["leaky_slope"], "leaky_slope", where))
     except ValueError:
-        raise ValueError(f"{where} has a bad 'leaky_slope' entry: save the model again") from None
+        raise ModelFileError(
+            f"{where} has a bad 'leaky_slope' entry: save the model again"
+        ) from None
     try:
         spec = NetworkSpec(
             layers=layers,
@@ -147,14 +156,16 @@ def load_model(path: str | os.PathLike[str]) -> tuple[NetworkSpec, dict[str, np.
             leaky_slope=sp.Rational(slope.numerator, slope.denominator),
         )
     except ValueError as e:
-        raise ValueError(f"{where} holds an invalid network ({e}): save the model again") from None
+        raise ModelFileError(
+            f"{where} holds an invalid network ({e}): save the model again"
+        ) from None
 
     L = spec.layers
     params = {}
     for l in range(1, L + 1):
         for key in (f"W{l}", f"b{l}"):
             if key not in arrays:
-                raise ValueError(
+                raise ModelFileError(
                     f"{where} lacks parameter array {key!r}: it is incomplete or damaged; "
                     "save the model again"
                 )
@@ -165,7 +176,7 @@ def load_model(path: str | os.PathLike[str]) -> tuple[NetworkSpec, dict[str, np.
     state = {k.removeprefix("opt."): v for k, v in arrays.items() if k.startswith("opt.")}
     if name is not None:
         if name not in OPTIMIZERS:
-            raise ValueError(
+            raise ModelFileError(
                 f"{where} names unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)}"
             )
         try:
@@ -173,7 +184,7 @@ def load_model(path: str | os.PathLike[str]) -> tuple[NetworkSpec, dict[str, np.
             optimizer.load_state_dict(state)
             optimizer.check_params(params)
         except ValueError as e:
-            raise ValueError(f"{where} holds a bad optimizer state ({e})") from None
+            raise ModelFileError(f"{where} holds a bad optimizer state ({e})") from None
 
     history = None
     if "history.train_loss" in arrays:
@@ -184,7 +195,7 @@ def load_model(path: str | os.PathLike[str]) -> tuple[NetworkSpec, dict[str, np.
         if lists["test_loss"] is None:
             lists["test_loss"] = []
         if "history.epochs" not in arrays:
-            raise ValueError(f"{where} lacks history.epochs: save the model again")
+            raise ModelFileError(f"{where} lacks history.epochs: save the model again")
         epochs = _whole(arrays["history.epochs"], "history.epochs", where)
         history = History(**lists, epochs=epochs)
 
@@ -193,9 +204,11 @@ def load_model(path: str | os.PathLike[str]) -> tuple[NetworkSpec, dict[str, np.
         try:
             rng_state = json.loads(_text(arrays["rng_state"], "rng_state", where))
         except ValueError:
-            raise ValueError(f"{where} holds a damaged rng_state: save the model again") from None
+            raise ModelFileError(
+                f"{where} holds a damaged rng_state: save the model again"
+            ) from None
         if not isinstance(rng_state, dict) or rng_state.get("bit_generator") not in _BIT_GENERATORS:
-            raise ValueError(f"{where} holds an unknown rng_state: save the model again")
+            raise ModelFileError(f"{where} holds an unknown rng_state: save the model again")
 
     meta: dict[str, Any] = {
         "epoch": _whole(arrays["epoch"], "epoch", where),
@@ -237,17 +250,17 @@ def _check_params(params: dict[str, np.ndarray], spec: NetworkSpec, where: str) 
         expected[f"b{l}"] = (int(n[l]),)
     extra = sorted(set(params) - set(expected))
     if extra:
-        raise ValueError(f"{where} parameters {', '.join(extra)} are not in the network")
+        raise ModelFileError(f"{where} parameters {', '.join(extra)} are not in the network")
     for key, shape in expected.items():
         if key not in params:
-            raise ValueError(f"{where} parameter {key} is missing: give W1, b1, ..., WL, bL")
+            raise ModelFileError(f"{where} parameter {key} is missing: give W1, b1, ..., WL, bL")
         value = params[key]
         if np.shape(value) != shape:
-            raise ValueError(
+            raise ModelFileError(
                 f"{where} parameter {key} has shape {np.shape(value)}, the network needs {shape}"
             )
         if not np.issubdtype(np.asarray(value).dtype, np.floating):
-            raise ValueError(
+            raise ModelFileError(
                 f"{where} parameter {key} has dtype {np.asarray(value).dtype}: "
                 "parameters must be floating-point"
             )
@@ -255,10 +268,14 @@ def _check_params(params: dict[str, np.ndarray], spec: NetworkSpec, where: str) 
 
 def _read(path: str) -> dict[str, np.ndarray]:
     if not os.path.exists(path):
-        raise ValueError(f"no model file at {path}: check the path, or save a model there first")
+        raise ModelFileError(
+            f"no model file at {path}: check the path, or save a model there first"
+        )
     if os.path.isdir(path):
-        raise ValueError(f"{path} is a directory, not a model file: give the .npz file inside it")
-    not_npz = ValueError(
+        raise ModelFileError(
+            f"{path} is a directory, not a model file: give the .npz file inside it"
+        )
+    not_npz = ModelFileError(
         f"{path} is not a bpverify model file (not an .npz archive): give a file written by "
         "save_model"
     )
@@ -275,11 +292,11 @@ def _read(path: str) -> dict[str, np.ndarray]:
                 with archive:
                     return {key: archive[key] for key in archive.files}
             except (ValueError, EOFError, zipfile.BadZipFile, KeyError):
-                raise ValueError(
+                raise ModelFileError(
                     f"model file {path} is damaged (an array cannot be read): save the model again"
                 ) from None
     except OSError as e:
-        raise ValueError(
+        raise ModelFileError(
             f"cannot read model file {path} ({e.strerror or e}): check its permissions"
         ) from None
 
@@ -288,7 +305,7 @@ def _write_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     base = os.path.basename(path)
     if not base or os.path.isdir(path):
-        raise ValueError(f"cannot write model file {path}: it is a directory; give a file name")
+        raise ModelFileError(f"cannot write model file {path}: it is a directory; give a file name")
     try:
         while True:
             tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
@@ -299,7 +316,7 @@ def _write_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
             except FileExistsError:
                 continue
     except OSError as e:
-        raise ValueError(
+        raise ModelFileError(
             f"cannot write model file {path} ({e.strerror}): check that {directory} exists and "
             "is writable"
         ) from None
@@ -315,7 +332,7 @@ def _write_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
         with contextlib.suppress(OSError):
             os.remove(tmp)
         if isinstance(e, OSError):
-            raise ValueError(
+            raise ModelFileError(
                 f"cannot write model file {path} ({e.strerror or e}): check the disk and "
                 "permissions; any earlier file is unchanged"
             ) from e
@@ -324,13 +341,13 @@ def _write_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
 
 def _text(value: np.ndarray, key: str, where: str) -> str:
     if value.ndim != 0 or value.dtype.kind != "U":
-        raise ValueError(f"{where} has a bad {key!r} entry (not text): save the model again")
+        raise ModelFileError(f"{where} has a bad {key!r} entry (not text): save the model again")
     return str(value.item())
 
 
 def _whole(value: np.ndarray, key: str, where: str) -> int:
     if value.ndim != 0 or value.dtype.kind not in "iu" or value < 0:
-        raise ValueError(
+        raise ModelFileError(
             f"{where} has a bad {key!r} entry (not a whole number >= 0): save the model again"
         )
     return int(value)
@@ -338,7 +355,7 @@ def _whole(value: np.ndarray, key: str, where: str) -> int:
 
 def _integers(value: np.ndarray, key: str, where: str) -> tuple[int, ...]:
     if value.ndim != 1 or value.dtype.kind not in "iu":
-        raise ValueError(
+        raise ModelFileError(
             f"{where} has a bad {key!r} entry (not whole numbers): save the model again"
         )
     return tuple(int(v) for v in value)

@@ -25,7 +25,13 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from bpverify.derive import InputError
+
 Arrays = dict[str, np.ndarray]
+
+
+class OptimizerError(InputError):
+    """An optimiser, hyperparameter or saved optimiser state that cannot be used."""
 
 
 class Optimizer:
@@ -62,24 +68,25 @@ class Optimizer:
         raise NotImplementedError
 
     def check_params(self, params: Mapping[str, np.ndarray]) -> None:
-        """Raise ValueError unless the buffers fit ``params``: one per parameter after a step."""
+        """Raise OptimizerError unless the buffers fit ``params``: one per parameter, after a
+        step."""
         afresh = "it belongs to another network; start the optimizer afresh"
         for name, buffers in self.state.items():
             extra = sorted(set(buffers) - set(params))
             if extra:
-                raise ValueError(
+                raise OptimizerError(
                     f"{self.name} optimizer has {name} for unknown parameters "
                     f"{', '.join(extra)}: {afresh}"
                 )
             for key, p in params.items():
                 if key not in buffers:
                     if self.t > 0:
-                        raise ValueError(
+                        raise OptimizerError(
                             f"{self.name} optimizer state has no {name} for parameter {key!r}: "
                             f"{afresh}"
                         )
                 elif buffers[key].shape != np.shape(p):
-                    raise ValueError(
+                    raise OptimizerError(
                         f"{self.name} optimizer {name} for {key!r} has shape "
                         f"{buffers[key].shape}, parameter {np.shape(p)}: {afresh}"
                     )
@@ -103,23 +110,23 @@ class Optimizer:
         """Restore a ``state_dict()``: hyperparameters, step count and buffers (copied)."""
         missing = [k for k in (*self.hyperparameters, "t") if k not in state]
         if missing:
-            raise ValueError(
+            raise OptimizerError(
                 f"{self.name} optimizer state lacks {', '.join(missing)}: "
                 f"give the state_dict() of a {self.name} optimizer"
             )
         hyper = {h: _CHECKS[h](h, state[h]) for h in self.hyperparameters}
         t = state["t"]
         if np.ndim(t) != 0 or not np.issubdtype(np.asarray(t).dtype, np.integer) or t < 0:
-            raise ValueError(f"optimizer step count t must be a whole number >= 0, got {t!r}")
+            raise OptimizerError(f"optimizer step count t must be a whole number >= 0, got {t!r}")
         buffers: dict[str, Arrays] = {b: {} for b in self.buffers}
         for key, value in state.items():
             name, dot, param = key.partition(".")
             if not dot:
                 if key not in hyper and key != "t":
-                    raise ValueError(f"unknown entry {key!r} in {self.name} optimizer state")
+                    raise OptimizerError(f"unknown entry {key!r} in {self.name} optimizer state")
                 continue
             if name not in buffers:
-                raise ValueError(f"unknown buffer {key!r} in {self.name} optimizer state")
+                raise OptimizerError(f"unknown buffer {key!r} in {self.name} optimizer state")
             buffers[name][param] = np.array(value, copy=True)
         for h, value in hyper.items():
             setattr(self, h, value)
@@ -204,30 +211,32 @@ DEFAULT_LR: dict[str, float] = {"sgd": 1.0, "momentum": 0.1, "adam": 0.01}
 def make_optimizer(name: str, lr: float | None = None) -> Optimizer:
     """The optimiser ``name`` with learning rate ``lr`` (``DEFAULT_LR[name]`` when None)."""
     if name not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)}")
+        raise OptimizerError(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)}")
     return OPTIMIZERS[name](DEFAULT_LR[name] if lr is None else lr)
 
 
 def _number(name: str, value) -> float:
     if np.ndim(value) != 0:
-        raise ValueError(f"optimizer {name} must be a single number, got shape {np.shape(value)}")
+        raise OptimizerError(
+            f"optimizer {name} must be a single number, got shape {np.shape(value)}"
+        )
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"optimizer {name} must be a number, got {value!r}") from None
+        raise OptimizerError(f"optimizer {name} must be a number, got {value!r}") from None
 
 
 def _positive(name: str, value) -> float:
     value = _number(name, value)
     if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+        raise OptimizerError(f"{name} must be a finite number > 0, got {value!r}")
     return value
 
 
 def _fraction(name: str, value) -> float:
     value = _number(name, value)
     if not 0 <= value < 1:
-        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+        raise OptimizerError(f"{name} must be a number in [0, 1), got {value!r}")
     return value
 
 

@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from bpverify.derive import NetworkSpec
+from bpverify.derive import InputError, NetworkSpec
 from bpverify.numeric.init import init_params
+from bpverify.numeric.train.loop import Diverged, History, TrainingStopped, train
 from bpverify.numeric.train.model_file import load_model, restore_optimizer, restore_rng, save_model
 from bpverify.numeric.train.optim import make_optimizer
-from bpverify.numeric.train.loop import Diverged, History, train
 
 XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_Y = np.array([[0.0], [1.0], [1.0], [0.0]])
@@ -270,7 +270,7 @@ def test_keyboard_interrupt_passes_through():
 
 
 @pytest.mark.parametrize("batch_size", [None, 2])
-def test_divergence_raises_a_clear_value_error(batch_size):
+def test_divergence_raises_a_clear_error_that_is_not_bad_input(batch_size):
     program = ReferenceProgram(activation="identity")
     params = init_params((2, 4, 1), "identity", np.random.default_rng(0))
     with pytest.raises(Diverged, match=r"^training diverged at epoch \d+ \(.+\): lower --lr$"):
@@ -284,7 +284,7 @@ def test_divergence_raises_a_clear_value_error(batch_size):
             batch_size=batch_size,
             rng=np.random.default_rng(0),
         )
-    assert issubclass(Diverged, ValueError)
+    assert issubclass(Diverged, TrainingStopped) and not issubclass(Diverged, InputError)
 
 
 def test_float32_stays_float32():
