@@ -10,13 +10,19 @@
     loss = "squared"
     grad-fn = "mynet/grads.py:gradients"   # relative to the file; optional
 
-Keys are the ``bpverify check`` options without their dashes' leading ``--``.
+Keys are the ``bpverify check`` options without their dashes' leading ``--``. ``load`` reads
+the tables as they are written; ``load_checks`` turns them into networks and ``CheckOptions``.
 """
 
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
+
+from bpverify.derive import InputError, NetworkSpec, parse_spec
+
+from .options import CheckOptions
 
 FILES = ("bpverify.toml", "pyproject.toml")
 """Where ``bpverify check`` looks, in this order, when no network is given."""
@@ -40,11 +46,23 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "rtol": (int, float),
     "atol": (int, float),
 }
-"""The keys a network's table may hold, with their TOML types."""
+"""The keys a network's table may hold, with their TOML types: the network (widths,
+activation, loss, leaky-slope), its label and code (name, grad-fn), and every field of
+``CheckOptions`` with dashes for underscores."""
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A configuration file that cannot be read as a list of networks."""
+
+
+@dataclass(frozen=True)
+class ConfiguredCheck:
+    """One network of a configuration file, with what ``check_gradients`` needs to check it."""
+
+    name: str
+    spec: NetworkSpec
+    grad_fn: str | None
+    options: CheckOptions
 
 
 def find(directory: Path = Path(".")) -> Path | None:
@@ -127,3 +145,29 @@ def _tuple(t) -> tuple:
 def _name(t) -> str:
     names = {list: "list", str: "string", int: "whole number", float: "number", bool: "boolean"}
     return " or ".join(names[x] for x in _tuple(t))
+
+
+def load_checks(
+    path: str | Path, base: CheckOptions | None = None, grad_fn: str | None = None
+) -> list[ConfiguredCheck]:
+    """The networks of a configuration file, each with its options and code: the file's values
+    replace those of ``base`` (default: ``CheckOptions()``) and ``grad_fn`` (default: the
+    generated code). A value that cannot be used raises ConfigError naming the file and the
+    network."""
+    base = base or CheckOptions()
+    option_keys = {f.name.replace("_", "-") for f in fields(CheckOptions)}
+    out = []
+    for entry in load(path):
+        settings = {k.replace("-", "_"): v for k, v in entry.items() if k in option_keys}
+        try:
+            spec = parse_spec(
+                widths=entry["widths"],
+                activation=entry.get("activation"),
+                loss=entry.get("loss"),
+                leaky_slope=entry.get("leaky-slope"),
+            )
+            options = replace(base, **settings)
+        except InputError as e:
+            raise ConfigError(f"{path}: {entry['name']}: {e}") from None
+        out.append(ConfiguredCheck(entry["name"], spec, entry.get("grad-fn", grad_fn), options))
+    return out

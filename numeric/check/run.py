@@ -13,6 +13,7 @@ Every tensor is compared for each pair of sources (``numeric.check.compare``), a
 points is kept in the ``Report``. Modes for large networks: ``sample=K`` takes the finite
 differences of K entries of every tensor; ``projection=True`` compares directional derivatives
 along one random direction per tensor, and checks a tensor entry by entry only when that fails.
+Every setting is a field of ``CheckOptions`` (``numeric.check.options``).
 
 Example:
     >>> report = check_gradients((2, 3, 1), activation="tanh")
@@ -23,27 +24,27 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
+from typing import Any
 
 import numpy as np
 
-from bpverify.derive import LOSSES, NetworkSpec
+from bpverify.derive import ACTIVATIONS, LOSSES, NetworkSpec, parse_spec
+from bpverify.derive.losses import PROBABILITY, REAL, SIMPLEX
 
+from ..codegen.program import Program
+from ..init import init_params
 from . import usercode
 from .compare import FLOORS, NOISE_SAFETY, TOLERANCES, Comparison, compare, tolerance
-from .exact import Exact, Unrolled
-from .finite import EPS, METHODS, STENCILS, FiniteDifferences, analytic, default_method
-from ..init import init_params
-from ..codegen.program import Program
+from .exact import UNROLLED_REFERENCE_LIMIT, Exact, Unrolled
+from .finite import EPS, STENCILS, FiniteDifferences, analytic, default_method
+from .options import AUTO, CheckOptions, OptionError
 from .report import Problem, Report
 
-DTYPES = ("float64", "float32")
-POINTS = 3
-"""Random points per check by default."""
-BATCH = 4
-"""Samples per random point by default: more than one, so that a missing 1/n or a bias
-gradient that is not summed over the batch shows."""
+NETWORK_SETTINGS = ("activation", "loss", "leaky_slope")
+"""The keywords of ``check_gradients`` that complete a network given as widths."""
+
 KINK_REDRAWS = 50
 """How many times ``avoid_kinks`` redraws the inputs of a point before giving up."""
 
@@ -62,21 +63,23 @@ def random_inputs(spec: NetworkSpec, rng: np.random.Generator, batch: int) -> np
 
 
 def random_targets(spec: NetworkSpec, rng: np.random.Generator, batch: int) -> np.ndarray:
-    """Targets that fit the loss: any real numbers (squared), probabilities (cross-entropy), or
-    probability vectors that sum to 1 (softmax cross-entropy)."""
-    width = spec.widths[-1]
-    if spec.loss == "squared":
-        return rng.standard_normal((batch, width))
-    if LOSSES[spec.loss].output_activation == "softmax":
-        return rng.dirichlet(np.ones(width), size=batch)
-    return rng.uniform(0.0, 1.0, (batch, width))
+    """Targets of the kind the loss takes (its row's ``targets``): any real numbers,
+    probabilities, or probability vectors that sum to 1."""
+    shape = (batch, spec.widths[-1])
+    draw = {
+        REAL: lambda: rng.standard_normal(shape),
+        PROBABILITY: lambda: rng.uniform(0.0, 1.0, shape),
+        SIMPLEX: lambda: rng.dirichlet(np.ones(shape[1]), size=batch),
+    }
+    return draw[LOSSES[spec.loss].targets]()
 
 
-def random_point(spec: NetworkSpec, rng: np.random.Generator, batch: int = BATCH) -> Point:
+def random_point(
+    spec: NetworkSpec, rng: np.random.Generator, batch: int = CheckOptions.batch
+) -> Point:
     """Parameters drawn as training would start them, with biases drawn too (a zero bias hides
     bugs that scale it), inputs standard normal and targets that fit the loss."""
-    acts = [a if a != "softmax" else "identity" for a in spec.activations]
-    params = init_params(spec.widths, acts, rng)
+    params = init_params(spec.widths, spec.activations, rng)
     for l in range(1, spec.layers + 1):
         params[f"b{l}"] = 0.5 * rng.standard_normal(spec.widths[l])
     return Point(params, random_inputs(spec, rng, batch), random_targets(spec, rng, batch))
@@ -102,99 +105,103 @@ def _shapes(spec: NetworkSpec, batch: int) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def _spec(network, activation, loss, leaky_slope) -> NetworkSpec:
-    if isinstance(network, NetworkSpec):
-        return network
-    widths = tuple(int(w) for w in network)
-    kwargs = {} if leaky_slope is None else {"leaky_slope": leaky_slope}
-    return NetworkSpec(len(widths) - 1, widths, activation, loss, **kwargs)
-
-
 def check_gradients(
     network: NetworkSpec | Sequence[int],
     grad_fn: Callable | str | None = None,
+    options: CheckOptions | None = None,
     *,
-    activation: str | Sequence[str] = "sigmoid",
-    loss: str = "squared",
-    leaky_slope=None,
-    dtype: str = "float64",
-    method: str | None = None,
-    points: int = POINTS,
-    batch: int = BATCH,
-    seed: int = 0,
-    sample: int | None = None,
-    projection: bool = False,
-    avoid_kinks: bool = False,
-    unrolled: bool = False,
-    rtol: float | None = None,
-    atol: float | None = None,
     at: Point | None = None,
     name: str = "",
+    **settings: Any,
 ) -> Report:
     """Check the gradients of a network three ways (see the module docstring).
 
-    ``network`` is a ``NetworkSpec`` or the widths n_0, ..., n_L (then ``activation``, ``loss``
-    and ``leaky_slope`` complete it). ``grad_fn`` is the code under test, a function
-    ``grad_fn(params, X, Y) -> dict`` in the public convention or ``"path/file.py:function"``;
-    without it the generated code is checked. ``dtype`` is the candidate's ("float64" or
-    "float32"; the symbolic values and finite differences are always at least float64).
-    ``method`` is "complex", "richardson" or "central" (default: the complex step when the
-    network is analytic, else Richardson). ``rtol`` and ``atol`` replace the candidate's
-    tolerances (``compare.TOLERANCES``). ``at`` checks one given point instead of random ones.
-    ``unrolled`` adds, for networks of at most ``exact.UNROLLED_REFERENCE_LIMIT`` parameters, SymPy's
-    derivative of the written-out network as a second ground truth, compared with the symbolic
-    values (it takes SymPy seconds to write out).
+    Arguments:
+        network: a ``NetworkSpec``, or the widths n_0, ..., n_L; then the keywords
+            ``activation``, ``loss`` and ``leaky_slope`` complete it (``NetworkSpec`` defaults).
+        grad_fn: the code under test, ``grad_fn(params, X, Y) -> dict`` in the public
+            convention, or ``"path/file.py:function"``; None checks the generated code.
+        options: a ``CheckOptions`` (dtype, method, points, batch, seed, sample, projection,
+            avoid_kinks, unrolled, rtol, atol); any of its fields may also be given as a
+            keyword, which replaces the value in ``options``.
+        at: one given point to check at, instead of ``options.points`` random ones.
+        name: a label for the report.
+
+    Raises an ``InputError`` (``OptionError``, ``SpecError``, ``usercode.GradFnError``) for
+    options, a network or a ``grad_fn`` that cannot be checked. A failure inside ``grad_fn``
+    is not raised: it is a problem in the report.
+
+    Example:
+        >>> check_gradients((2, 3, 1), activation="tanh", points=1, seed=2).passed
+        True
     """
-    spec = _spec(network, activation, loss, leaky_slope)
-    if spec.loss == "cross-entropy" and spec.activations[-1] != "sigmoid":
-        raise ValueError(
-            f"cross-entropy needs outputs in (0, 1), which {spec.activations[-1]} does not give: "
-            "end with a sigmoid layer, e.g. --activation relu,sigmoid"
-        )
-    if dtype not in DTYPES:
-        raise ValueError(f"unknown dtype {dtype!r}: choose float64 or float32")
-    method = method or default_method(spec)
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}: choose {', '.join(METHODS)}")
-    if method == "complex" and not analytic(spec):
-        raise ValueError(
-            "the complex step needs analytic activations (not relu or leaky_relu): "
-            "use --method richardson or central"
-        )
-    if at is None and (points < 1 or batch < 1):
-        raise ValueError("points and batch must be at least 1")
-    if sample is not None and sample < 1:
-        raise ValueError(f"sample must be at least 1, got {sample}")
+    network_settings = {k: settings.pop(k) for k in NETWORK_SETTINGS if k in settings}
+    options = replace(options or CheckOptions(), **settings)
+    spec = _spec(network, network_settings)
+    method = default_method(spec) if options.method == AUTO else options.method
+    _check_fits(spec, options, method)
     if isinstance(grad_fn, str):
         grad_fn = usercode.load(grad_fn)
-    if at is not None:
-        batch, points = np.shape(at.X)[0], 1
-    exact, fd, program = _sources(spec, dtype)
+    batch, points = (np.shape(at.X)[0], 1) if at is not None else (options.batch, options.points)
+    exact, fd, program = _sources(spec, options.dtype)
     candidate = "user" if grad_fn is not None else "generated"
+    sample = options.sample
     mode = "every entry"
     if sample is not None:
         mode = f"{sample} sampled entries per tensor"
-    if projection:
+    if options.projection:
         mode = "random projections" + (f", {sample} sampled entries" if sample else "")
-    report = Report(spec.describe(), candidate, dtype, method, points, batch, mode, name=name)
+    report = Report(
+        spec.describe(), candidate, options.dtype, method, points, batch, mode, name=name
+    )
     tolerances = dict(TOLERANCES)
-    if rtol is not None or atol is not None:  # the user's tolerances, for every pair
-        override = (rtol if rtol is not None else 0.0, atol if atol is not None else 0.0)
+    if options.rtol is not None or options.atol is not None:  # the user's, for every pair
+        override = (options.rtol or 0.0, options.atol or 0.0)
         tolerances = {k: override for k in tolerances}
-    run = _Run(spec, exact, fd, program, grad_fn, dtype, method, tolerances, report)
-    if unrolled:
+    run = _Run(spec, exact, fd, program, grad_fn, options.dtype, method, tolerances, report)
+    if options.unrolled:
         run.unrolled = _unrolled(spec, batch)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(options.seed)
     worst: dict[tuple[str, tuple[str, str]], Comparison] = {}
     for p in range(points):
         point = at if at is not None else random_point(spec, rng, batch)
         point = run.representable(point)
-        for c in run.point(point, p, rng, sample, projection, avoid_kinks):
+        for c in run.point(point, p, rng, sample, options.projection, options.avoid_kinks):
             key = (c.tensor, c.pair)
             if key not in worst or _worse(c, worst[key]):
                 worst[key] = c
     report.comparisons = list(worst.values())
     return report
+
+
+def _spec(network: NetworkSpec | Sequence[int], settings: dict) -> NetworkSpec:
+    if not isinstance(network, NetworkSpec):
+        return parse_spec(widths=[int(w) for w in network], **settings)
+    if settings:
+        raise OptionError(
+            f"{', '.join(settings)} given beside a NetworkSpec: set them in the NetworkSpec"
+        )
+    return network
+
+
+def _check_fits(spec: NetworkSpec, options: CheckOptions, method: str) -> None:
+    """Refuse options that cannot work with this network; the message names the fix."""
+    if spec.symbolic:
+        raise OptionError("a check needs numbers: give the widths, e.g. --widths 2,3,1")
+    if method == "complex" and not analytic(spec):
+        acts = dict.fromkeys(spec.activations)
+        rough = [a for a in acts if a in ACTIVATIONS and not ACTIVATIONS[a].analytic]
+        rough += [] if LOSSES[spec.loss].analytic else [f"the {spec.loss} loss"]
+        raise OptionError(
+            f"the complex step needs analytic activations and loss (not {' or '.join(rough)}): "
+            "use --method richardson or central"
+        )
+    if options.unrolled and spec.parameter_count > UNROLLED_REFERENCE_LIMIT:
+        raise OptionError(
+            f"the network has {spec.parameter_count} parameters; --unrolled writes the network "
+            f"out for at most {UNROLLED_REFERENCE_LIMIT}: drop --unrolled or check a smaller "
+            "network"
+        )
 
 
 def _worse(a: Comparison, b: Comparison) -> bool:
@@ -325,13 +332,13 @@ class _Run:
             pair,
             values[a],
             values[b],
-            rtol,
-            atol,
-            scale,
-            noise,
-            mask,
-            kinks,
-            unavailable,
+            rtol=rtol,
+            atol=atol,
+            scale=scale,
+            noise=noise,
+            mask=mask,
+            kinks=kinks,
+            unavailable=unavailable,
         )
 
     def noise(self, costs, steps, per_sample=False):

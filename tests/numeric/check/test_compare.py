@@ -133,8 +133,8 @@ def test_a_custom_table_replaces_the_tolerances():
 
 
 def test_tolerances_cover_every_dtype_and_method():
-    from bpverify.numeric.check.run import DTYPES
     from bpverify.numeric.check.finite import METHODS
+    from bpverify.numeric.check.options import DTYPES
 
     assert {"symbolic", *DTYPES, *METHODS} <= set(TOLERANCES)
     # finite differences are held more loosely than float64 code, float32 most loosely

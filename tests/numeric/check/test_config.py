@@ -1,9 +1,13 @@
 """Networks listed in pyproject.toml [tool.bpverify] or bpverify.toml: finding, merging and
 refusing configuration files."""
 
+from dataclasses import fields
+
 import pytest
 
-from bpverify.numeric.check.config import ConfigError, find, load
+from bpverify.derive import InputError
+from bpverify.numeric.check.config import KEYS, ConfigError, find, load, load_checks
+from bpverify.numeric.check.options import CheckOptions
 
 PYPROJECT = """
 [project]
@@ -164,8 +168,8 @@ def test_a_pyproject_without_the_section_is_a_config_error(tmp_path):
         load(path)
 
 
-def test_config_errors_are_value_errors():
-    assert issubclass(ConfigError, ValueError)  # the CLI's exit code 2
+def test_config_errors_are_input_errors():
+    assert issubclass(ConfigError, InputError)  # the CLI's exit code 2
 
 
 @pytest.mark.parametrize("value", ["3", "[1, 2]", '"tanh"'])
@@ -173,3 +177,55 @@ def test_a_tool_bpverify_that_is_not_a_table_is_a_config_error(tmp_path, value):
     path = _write(tmp_path, "pyproject.toml", f"[tool]\nbpverify = {value}\n")
     with pytest.raises(ConfigError, match=r"\[tool.bpverify\]"):
         load(path)
+
+
+# -- networks and options --------------------------------------------------------------------------
+
+
+def test_the_keys_are_the_network_the_label_and_every_check_option():
+    options = {f.name.replace("_", "-") for f in fields(CheckOptions)}
+    network = {"widths", "activation", "loss", "leaky-slope"}
+    assert set(KEYS) == network | {"name", "grad-fn"} | options
+
+
+def test_load_checks_builds_each_network_and_its_options(tmp_path):
+    path = _write(tmp_path, "pyproject.toml", PYPROJECT)
+    first, second = load_checks(path)
+    assert first.name == "two-layer tanh" and first.grad_fn is None
+    assert first.spec.describe() == "L=2, widths 2,8,1, tanh, squared loss"
+    assert first.options == CheckOptions(points=2, seed=3)
+    assert second.name == "network 2" and second.options == CheckOptions(points=2, seed=7)
+    assert second.spec.loss == "softmax-cross-entropy" and second.spec.widths == (3, 4, 2)
+    assert second.grad_fn == f"{tmp_path / 'mynet' / 'grads.py'}:gradients"
+
+
+def test_file_values_replace_the_base_options_and_grad_fn(tmp_path):
+    path = _write(tmp_path, "bpverify.toml", BPVERIFY_TOML)
+    base = CheckOptions(points=5, dtype="float64", method="richardson")
+    (entry,) = load_checks(path, base, grad_fn="mine.py:grads")
+    assert entry.options == CheckOptions(
+        points=5, dtype="float32", method="richardson", avoid_kinks=True
+    )
+    assert entry.spec.activations == ("relu", "sigmoid") and entry.grad_fn == "mine.py:grads"
+
+
+def test_the_leaky_slope_of_a_file_is_read_exactly(tmp_path):
+    text = '[[check]]\nwidths = [2, 1]\nactivation = "leaky_relu"\nleaky-slope = 0.01\n'
+    (entry,) = load_checks(_write(tmp_path, "bpverify.toml", text))
+    assert str(entry.spec.leaky_slope) == "1/100"
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('widths = [2, 1]\nactivation = "swish"', "unknown activation 'swish'"),
+        ("widths = [2, 0, 1]", "width n_1 must be a whole number >= 1"),
+        ("widths = [2, 1]\npoints = 0", "points must be a whole number >= 1, got 0"),
+        ('widths = [2, 1]\nmethod = "forward"', "unknown method 'forward'"),
+    ],
+)
+def test_a_value_that_cannot_be_used_names_the_file_and_the_network(tmp_path, table, message):
+    path = _write(tmp_path, "bpverify.toml", f'[[check]]\nname = "mine"\n{table}\n')
+    with pytest.raises(ConfigError) as e:
+        load_checks(path)
+    assert str(e.value).startswith(f"{path}: mine: ") and message in str(e.value)

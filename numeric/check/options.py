@@ -1,0 +1,84 @@
+"""How a gradient check runs: every setting of ``check_gradients`` and ``bpverify check``.
+
+``CheckOptions`` holds them with their defaults and refuses a value that cannot work on its own
+(an unknown dtype or method, fewer than one point); ``run.check_gradients`` refuses the ones
+that cannot work with the network (the complex step on relu). Both raise ``OptionError``.
+
+Example:
+    >>> CheckOptions(points=1, dtype="float32").batch
+    4
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from numbers import Integral
+
+from bpverify.derive import InputError
+
+from .finite import METHODS
+
+DTYPES = ("float64", "float32")
+"""Precisions of the code under test; the symbolic values and finite differences are float64
+or wider whatever the candidate's dtype."""
+
+AUTO = "auto"
+"""The method that picks itself: the complex step when every activation is analytic, else
+Richardson (``finite.default_method``)."""
+
+METHOD_CHOICES = (AUTO, *METHODS)
+"""What ``CheckOptions.method`` accepts."""
+
+
+class OptionError(InputError):
+    """A check option that cannot be used, alone or with the network; the message names the fix."""
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """The settings of one gradient check.
+
+    Arguments:
+        dtype: the candidate's precision, one of ``DTYPES``.
+        method: the finite differences, one of ``METHOD_CHOICES`` ("auto" picks).
+        points: random points to check at.
+        batch: samples per point: more than one, so that a missing 1/n or a bias gradient that
+            is not summed over the batch shows.
+        seed: the seed of the random points, entries and directions.
+        sample: finite differences of only this many entries per tensor (None: every entry).
+        projection: compare directional derivatives along one random direction per tensor,
+            entry by entry only for a tensor whose projection fails.
+        avoid_kinks: redraw the inputs of a point while a relu pre-activation lies within a
+            finite-difference step of 0.
+        unrolled: also SymPy's derivative of the written-out network, a second ground truth
+            (networks of at most ``exact.UNROLLED_REFERENCE_LIMIT`` parameters).
+        rtol, atol: tolerances for every pair instead of ``compare.TOLERANCES``.
+    """
+
+    dtype: str = "float64"
+    method: str = AUTO
+    points: int = 3
+    batch: int = 4
+    seed: int = 0
+    sample: int | None = None
+    projection: bool = False
+    avoid_kinks: bool = False
+    unrolled: bool = False
+    rtol: float | None = None
+    atol: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.dtype not in DTYPES:
+            raise OptionError(f"unknown dtype {self.dtype!r}: choose {' or '.join(DTYPES)}")
+        if self.method not in METHOD_CHOICES:
+            raise OptionError(f"unknown method {self.method!r}: choose {', '.join(METHOD_CHOICES)}")
+        for name in ("points", "batch", "sample"):
+            value = getattr(self, name)
+            if value is None and name == "sample":
+                continue
+            if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+                raise OptionError(f"{name} must be a whole number >= 1, got {value!r}")
+        for name in ("rtol", "atol"):
+            value = getattr(self, name)
+            if value is not None and not value >= 0:
+                raise OptionError(f"{name} must be a number >= 0, got {value!r}")
