@@ -6,10 +6,12 @@ from pathlib import Path
 
 import click
 
+from . import exitcodes
 from .files import check_writable, write_text_atomic
-from .options import build_spec, with_network_options
+from .options import LibraryChoice, library, network_spec, with_network_options
 
-FAILED = 1
+OPTIONS = "bpverify.numeric.check.options"
+"""Where the check's options, their choices and defaults live (``CheckOptions``)."""
 
 
 @click.command()
@@ -22,22 +24,36 @@ FAILED = 1
 )
 @click.option(
     "--dtype",
-    type=click.Choice(["float64", "float32"]),
-    default="float64",
+    type=LibraryChoice(f"{OPTIONS}:DTYPES"),
+    default=library(f"{OPTIONS}:CheckOptions.dtype"),
     show_default=True,
     help="Precision of the code under test.",
 )
 @click.option(
     "--method",
-    type=click.Choice(["auto", "complex", "richardson", "central"]),
-    default="auto",
+    type=LibraryChoice(f"{OPTIONS}:METHOD_CHOICES"),
+    default=library(f"{OPTIONS}:CheckOptions.method"),
     show_default=True,
     help="Finite differences; auto: the complex step when every activation is analytic, "
     "else richardson.",
 )
-@click.option("--points", type=int, default=3, show_default=True, help="Random points to check.")
-@click.option("--batch", type=int, default=4, show_default=True, help="Samples per point.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--points",
+    type=int,
+    default=library(f"{OPTIONS}:CheckOptions.points"),
+    show_default=True,
+    help="Random points to check.",
+)
+@click.option(
+    "--batch",
+    type=int,
+    default=library(f"{OPTIONS}:CheckOptions.batch"),
+    show_default=True,
+    help="Samples per point.",
+)
+@click.option(
+    "--seed", type=int, default=library(f"{OPTIONS}:CheckOptions.seed"), show_default=True
+)
 @click.option(
     "--sample", type=int, default=None, help="Finite differences of K entries per tensor."
 )
@@ -54,7 +70,7 @@ FAILED = 1
 @click.option(
     "--unrolled",
     is_flag=True,
-    help="Also SymPy's derivative of the written-out network (at most 60 parameters).",
+    help="Also SymPy's derivative of the written-out network (small networks only).",
 )
 @click.option("--rtol", type=float, default=None, help="Relative tolerance for every pair.")
 @click.option("--atol", type=float, default=None, help="Absolute tolerance (times the scale).")
@@ -75,20 +91,10 @@ def check(
     loss,
     leaky_slope,
     grad_fn,
-    dtype,
-    method,
-    points,
-    batch,
-    seed,
-    sample,
-    projection,
-    avoid_kinks,
-    unrolled,
-    rtol,
-    atol,
     json_path,
     junit_path,
     config_path,
+    **settings,
 ):
     """Check gradients three ways: symbolic (34 digits), the code, finite differences.
 
@@ -103,45 +109,31 @@ def check(
       bpverify check --widths 4,8,3 --loss softmax-cross-entropy --grad-fn mine.py:grads
       bpverify check            # the networks of [tool.bpverify] in pyproject.toml
     """
-    from bpverify.numeric.check import config as cfg
-    from bpverify.numeric.check.run import check_gradients
+    from bpverify.numeric.check import config
+    from bpverify.numeric.check.options import CheckOptions
     from bpverify.numeric.check.report import to_json, to_junit
+    from bpverify.numeric.check.run import check_gradients
 
     for path in (json_path, junit_path):
         if path:
             check_writable(path)
-    options = {
-        "grad_fn": grad_fn,
-        "dtype": dtype,
-        "method": None if method == "auto" else method,
-        "points": points,
-        "batch": batch,
-        "seed": seed,
-        "sample": sample,
-        "projection": projection,
-        "avoid_kinks": avoid_kinks,
-        "unrolled": unrolled,
-        "rtol": rtol,
-        "atol": atol,
-    }
+    options = CheckOptions(**settings)
     if widths is None and layers is None:
-        path = Path(config_path) if config_path else cfg.find()
+        path = Path(config_path) if config_path else config.find()
         if path is None:
             raise click.UsageError(
                 "no network given: pass --widths n0,...,nL, or list networks under "
                 "[tool.bpverify] in pyproject.toml (or in bpverify.toml)"
             )
-        jobs = [_from_config(entry, options) for entry in cfg.load(path)]
+        checks = config.load_checks(path, options, grad_fn)
     elif config_path:
         raise click.UsageError("give either --config or a network (--widths), not both")
     else:
-        spec = build_spec(layers, widths, activation, loss, leaky_slope)
-        if spec.symbolic:
-            raise click.UsageError("check needs numbers: give the widths, e.g. --widths 2,3,1")
-        jobs = [(spec, options)]
+        spec = network_spec(layers, widths, activation, loss, leaky_slope)
+        checks = [config.ConfiguredCheck("", spec, grad_fn, options)]
     reports = []
-    for spec, kwargs in jobs:
-        report = check_gradients(spec, **kwargs)
+    for c in checks:
+        report = check_gradients(c.spec, c.grad_fn, c.options, name=c.name)
         reports.append(report)
         click.echo(report.table())
         click.echo()
@@ -152,24 +144,4 @@ def check(
     passed = sum(r.passed for r in reports)
     verdict = "PASS" if passed == len(reports) else "FAIL"
     click.echo(f"{verdict}: {passed} of {len(reports)} network(s) passed")
-    return 0 if verdict == "PASS" else FAILED
-
-
-def _from_config(entry: dict, defaults: dict):
-    """A network and its check options from one configuration entry (file values win over the
-    command line's defaults)."""
-    widths = entry["widths"]
-    text = widths if isinstance(widths, str) else ",".join(str(w) for w in widths)
-    activation = entry.get("activation", "sigmoid")
-    if isinstance(activation, list):
-        activation = ",".join(activation)
-    spec = build_spec(
-        None, text, activation, entry.get("loss", "squared"), str(entry.get("leaky-slope", "0.01"))
-    )
-    kwargs = dict(defaults)
-    for key, value in entry.items():
-        if key not in ("widths", "activation", "loss", "leaky-slope"):
-            kwargs[key.replace("-", "_")] = value
-    if kwargs.get("method") == "auto":
-        kwargs["method"] = None
-    return spec, kwargs
+    return exitcodes.passed(passed == len(reports))

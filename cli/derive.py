@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .files import check_writable, write_text_atomic
-from .options import build_spec, output_option, with_network_options
+from .options import network_spec, output_option, with_network_options
 
 
 @click.command()
@@ -50,7 +50,7 @@ def derive(layers, widths, activation, loss, leaky_slope, form, fmt, output, ren
     """
     from bpverify.derive import derive_network, report, verify
 
-    spec = build_spec(layers, widths, activation, loss, leaky_slope)
+    spec = network_spec(layers, widths, activation, loss, leaky_slope)
     for path in (output, render):
         if path:
             check_writable(path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .files import check_writable, write_text_atomic
-from .options import build_spec, output_option, with_network_options
+from .options import network_spec, output_option, with_network_options
 
 
 @click.command()
@@ -25,7 +25,7 @@ def generate(layers, widths, activation, loss, leaky_slope, output):
     """
     from bpverify.numeric import generate_source
 
-    spec = build_spec(layers, widths, activation, loss, leaky_slope)
+    spec = network_spec(layers, widths, activation, loss, leaky_slope)
     if output:
         check_writable(output)
     source = generate_source(spec)

@@ -1,10 +1,81 @@
-"""Options shared by the commands, and the network specification built from them."""
+"""Options shared by the commands, and library values (defaults, choices) read when needed.
+
+Importing the library imports SymPy, which ``bpverify --help`` must not wait for; so an option's
+default or choices name the library value (``library("bpverify.derive:NetworkSpec.loss")``) and
+click reads it when the command runs or shows its own help. The CLI types no library default.
+"""
 
 from __future__ import annotations
 
 import functools
+import inspect
+from importlib import import_module
 
 import click
+
+
+class LibraryValue:
+    """A library value named ``"module:attribute.attribute"``, imported when first called; with
+    ``parameter``, the default of that parameter of the named function.
+
+    As a click ``default`` it is called when the option is not given; ``--help`` prints it
+    (through ``str``) as the default.
+    """
+
+    def __init__(self, ref: str, parameter: str | None = None) -> None:
+        self.ref, self.parameter = ref, parameter
+
+    def __call__(self):
+        module, _, path = self.ref.partition(":")
+        value = import_module(module)
+        for name in path.split("."):
+            value = getattr(value, name)
+        if self.parameter is not None:
+            return inspect.signature(value).parameters[self.parameter].default
+        return value
+
+    def __str__(self) -> str:
+        return str(self())
+
+    def __repr__(self) -> str:
+        return f"library({self.ref!r}, {self.parameter!r})"
+
+
+def library(ref: str, parameter: str | None = None) -> LibraryValue:
+    """The library value ``ref`` (``"module:attribute"``), or the default of its ``parameter``,
+    read when first needed."""
+    return LibraryValue(ref, parameter)
+
+
+class LibraryChoice(click.Choice):
+    """``click.Choice`` over names the library lists, read when first needed."""
+
+    def __init__(self, ref: str, case_sensitive: bool = True) -> None:
+        self.names = library(ref)
+        self.case_sensitive = case_sensitive
+
+    @functools.cached_property
+    def choices(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(self.names())
+
+
+class LibraryNames(click.ParamType):
+    """Names of a library table (activations, losses), listed in ``--help`` from the table when
+    help is shown; the library checks the value (its message names the fix)."""
+
+    name = "name"
+
+    def __init__(self, ref: str, per_layer: bool = False) -> None:
+        self.names = library(ref)
+        self.per_layer = per_layer
+
+    def get_metavar(self, param, ctx) -> str:
+        listed = f"[{'|'.join(self.names())}]"
+        return f"{listed}[,...]" if self.per_layer else listed
+
+    def convert(self, value, param, ctx):
+        return value
+
 
 network_options = [
     click.option(
@@ -17,20 +88,21 @@ network_options = [
     ),
     click.option(
         "--activation",
-        default="sigmoid",
+        type=LibraryNames("bpverify.derive:ACTIVATIONS", per_layer=True),
+        default=library("bpverify.derive:NetworkSpec.activations"),
         show_default=True,
-        help="sigmoid, tanh, relu, leaky_relu, softplus or identity; "
-        "one name, or L comma-separated names (one per layer).",
+        help="One activation for every layer, or L comma-separated names (one per layer).",
     ),
     click.option(
         "--loss",
-        default="squared",
+        type=LibraryNames("bpverify.derive:LOSSES"),
+        default=library("bpverify.derive:NetworkSpec.loss"),
         show_default=True,
-        help="squared, cross-entropy or softmax-cross-entropy.",
+        help="The loss C_0 of one sample.",
     ),
     click.option(
         "--leaky-slope",
-        default="0.01",
+        default=library("bpverify.derive:NetworkSpec.leaky_slope"),
         show_default=True,
         help="Slope of leaky_relu for z <= 0.",
     ),
@@ -44,24 +116,13 @@ def with_network_options(f):
     return functools.wraps(f)(f)
 
 
-def build_spec(layers, widths, activation, loss, leaky_slope):
-    """A NetworkSpec from the option values; SpecError names what is wrong."""
-    import sympy as sp
+def network_spec(layers, widths, activation, loss, leaky_slope):
+    """The ``NetworkSpec`` of the network options (``derive.parse_spec``)."""
+    from bpverify.derive import parse_spec
 
-    from bpverify.derive import NetworkSpec, SpecError, parse_widths
-
-    parsed = parse_widths(widths) if widths else None
-    if layers is None:
-        if parsed is None:
-            raise SpecError("give the depth with --layers L, or the widths with --widths")
-        layers = len(parsed) - 1
-    try:
-        slope = sp.Rational(leaky_slope)
-    except (TypeError, ValueError):
-        raise SpecError(
-            f"--leaky-slope {leaky_slope!r} is not a number: give e.g. --leaky-slope 0.01"
-        ) from None
-    return NetworkSpec(layers, parsed, activation, loss, slope)
+    return parse_spec(
+        layers=layers, widths=widths, activation=activation, loss=loss, leaky_slope=leaky_slope
+    )
 
 
 def output_option(help_text: str):

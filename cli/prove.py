@@ -6,13 +6,11 @@ import json
 
 import click
 
-from .options import build_spec, with_network_options
+from . import exitcodes
+from .options import library, network_spec, with_network_options
 
 MAX_CLAIM_LINES = 500
 """Most claims read from one --claim-file."""
-
-# Exit code of a claim file: the worst line, bad input over refuted over undecided over proved.
-_SEVERITY = {0: 0, 3: 1, 1: 2, 2: 3}
 
 
 @click.command()
@@ -34,11 +32,17 @@ _SEVERITY = {0: 0, 3: 1, 1: 2, 2: 3}
 @click.option(
     "--points",
     type=click.IntRange(1, 1000),
-    default=20,
+    default=library("bpverify.derive.prove:prove", "points"),
     show_default=True,
     help="Random networks to try for a counterexample.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of those networks.")
+@click.option(
+    "--seed",
+    type=int,
+    default=library("bpverify.derive.prove:prove", "seed"),
+    show_default=True,
+    help="Seed of those networks.",
+)
 def prove(
     layers, widths, activation, loss, leaky_slope, wrt, claim, claim_file, as_json, points, seed
 ):
@@ -56,7 +60,7 @@ def prove(
     """
     from bpverify.derive.prove import ClaimError
 
-    spec = build_spec(layers, widths, activation, loss, leaky_slope)
+    spec = network_spec(layers, widths, activation, loss, leaky_slope)
     if (claim is None) == (claim_file is None):
         raise ClaimError("give exactly one of --claim TEXT and --claim-file FILE")
     if claim is not None:
@@ -64,7 +68,7 @@ def prove(
             raise ClaimError("give the quantity with --wrt, e.g. --wrt 'w^(3)_jk'")
         verdict = _prove(spec, wrt, claim, points, seed)
         click.echo(json.dumps(verdict.to_dict(), indent=2) if as_json else _text(verdict))
-        raise click.exceptions.Exit(verdict.exit_code)
+        raise click.exceptions.Exit(exitcodes.VERDICTS[verdict.status])
     _prove_file(spec, wrt, claim_file, as_json, points, seed)
 
 
@@ -76,30 +80,36 @@ def _prove(spec, wrt, claim, points, seed):
 
 def _prove_file(spec, wrt, path, as_json, points, seed):
     """One verdict per line; a bad line is reported in its place and the rest still run."""
+    from bpverify.derive import InputError
     from bpverify.derive.prove import ClaimError
 
-    with open(path, encoding="utf-8") as f:
-        lines = [(n, line.strip()) for n, line in enumerate(f, start=1)]
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = [(n, line.strip()) for n, line in enumerate(f, start=1)]
+    except UnicodeDecodeError:
+        raise ClaimError(f"{path} is not UTF-8 text: save the claims as UTF-8") from None
     lines = [(n, line) for n, line in lines if line and not line.startswith("#")]
     if len(lines) > MAX_CLAIM_LINES:
         raise ClaimError(f"{path} has {len(lines)} claims, more than {MAX_CLAIM_LINES}: split it")
-    records, worst = [], 0
+    records, codes = [], []
     for n, line in lines:
         line_wrt, text = line.split(":", 1) if ":" in line else (wrt, line)
         try:
             if line_wrt is None:
                 raise ClaimError("no quantity: write 'WRT: CLAIM' or give --wrt")
             verdict = _prove(spec, line_wrt.strip(), text.strip(), points, seed)
-        except ValueError as e:
-            code, record, out = 2, {"line": n, "status": "BAD INPUT", "message": str(e)}, None
+        except InputError as e:
+            code = exitcodes.BAD_INPUT
+            record = {"line": n, "status": "BAD INPUT", "message": str(e)}
             out = f"line {n}: BAD INPUT  {e}"
         else:
-            code, record = verdict.exit_code, {"line": n, **verdict.to_dict()}
+            code, record = exitcodes.VERDICTS[verdict.status], {"line": n, **verdict.to_dict()}
             out = f"line {n}: {_text(verdict)}"
         records.append(record)
-        worst = max(worst, code, key=_SEVERITY.__getitem__)
+        codes.append(code)
         if not as_json:
             click.echo(out)
+    worst = exitcodes.worst(codes)
     if as_json:
         click.echo(json.dumps({"claims": records, "exit_code": worst}, indent=2))
     raise click.exceptions.Exit(worst)

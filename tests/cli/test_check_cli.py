@@ -128,6 +128,20 @@ def test_symbolic_widths():
     _bad_input(run("--layers", "2"), "check needs numbers")
 
 
+def test_too_few_points():
+    _bad_input(run("--widths", "2,3,1", "--points", "0"), "points must be a whole number >= 1")
+
+
+def test_unrolled_on_a_large_network():
+    _bad_input(run("--widths", "4,8,3", "--unrolled"), "at most 60", "drop --unrolled")
+
+
+def test_a_configured_value_that_cannot_be_used(tmp_path):
+    path = tmp_path / "bpverify.toml"
+    path.write_text('[[check]]\nname = "mine"\nwidths = [2, 1]\npoints = 0\n')
+    _bad_input(run("--config", str(path)), "bpverify.toml: mine: points must be a whole number")
+
+
 def test_no_network_and_no_config(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _bad_input(run(), "no network given", "[tool.bpverify]")

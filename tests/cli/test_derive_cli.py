@@ -1,6 +1,5 @@
 import json
 import subprocess
-import sys
 
 import pytest
 from click.testing import CliRunner
@@ -133,39 +132,3 @@ def test_failed_run_leaves_an_existing_output_file_intact(tmp_path):
     r = run("derive", "--layers", "2", "--activation", "swish", "-o", str(out))
     assert r.exit_code == 2
     assert out.read_text() == "precious"
-
-
-def test_interrupted_write_leaves_the_old_file(tmp_path, monkeypatch):
-    from bpverify.cli import files
-
-    out = tmp_path / "keep.tex"
-    out.write_text("precious")
-
-    def interrupted(tmp):
-        tmp.write_text("half")
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        files.write_atomic(out, interrupted)
-    assert out.read_text() == "precious"
-    assert list(tmp_path.iterdir()) == [out]
-
-
-def test_help_does_not_import_sympy():
-    code = "import sys; from bpverify.cli.main import main; print('sympy' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
-
-
-def test_console_script_runs():
-    from pathlib import Path
-
-    exe = Path(sys.executable).with_name("bpverify")
-    p = subprocess.run(
-        [str(exe), "derive", "--layers", "1", "--form", "matrix"], capture_output=True, text=True
-    )
-    assert p.returncode == 0 and r"\delta^{(1)}" in p.stdout
-    bad = subprocess.run(
-        [str(exe), "derive", "--layers", "1", "--loss", "x"], capture_output=True, text=True
-    )
-    assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1

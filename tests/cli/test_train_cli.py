@@ -197,7 +197,7 @@ def _csv(tmp_path, text):
         (["--data", "moons", "--hidden", "4", "--widths", "2,4,1"], "not both"),
         (["--data", "bogus", "--hidden", "4"], "unknown data set"),
         (["--data", "xor", "--widths", "2,4,1", "--activation", "swish"], "unknown activation"),
-        (["--data", "xor", "--widths", "2,4,1", "--epochs", "-1"], "must be >= 0"),
+        (["--data", "xor", "--widths", "2,4,1", "--epochs", "-1"], "not in the range x>=0"),
         (["--data", "xor", "--widths", "2,4,1", "--load", "missing.npz"], "missing.npz"),
     ],
 )
@@ -222,7 +222,8 @@ def test_bad_csv(tmp_path, text, extra, message):
     assert len(r.stderr.strip().splitlines()) == 1 and message in r.stderr
 
 
-def test_divergence_is_reported_not_a_traceback():
+def test_divergence_is_a_failed_run_with_exit_code_1_not_bad_input(tmp_path):
+    model = tmp_path / "m.npz"
     r = run(
         "--data",
         "xor",
@@ -236,9 +237,14 @@ def test_divergence_is_reported_not_a_traceback():
         "1e6",
         "--epochs",
         "50",
+        "--save",
+        str(model),
     )
-    assert r.exit_code == 2
-    assert "training diverged at epoch" in r.stderr and "lower --lr" in r.stderr
+    assert r.exit_code == 1
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("bpverify train: training diverged at epoch ")
+    assert "lower --lr; stopped, nothing was saved" in last
+    assert "Traceback" not in r.output and not model.exists()
 
 
 def test_check_every_passes_on_the_generated_code():
