@@ -1,9 +1,12 @@
-"""Activation functions as a table: one row holds the SymPy definition and the printed names.
+"""Activation functions as a table: one row holds everything known about one activation.
 
 Every activation is a SymPy function ``f`` whose derivative is a second function ``f'``; the
 derivation differentiates through ``f`` with SymPy's chain rule, exactly as the seed writes
 sigma and sigma'. ``Activation.specialise`` then replaces ``f`` and ``f'`` by the definition and
-by SymPy's derivative of the definition, so no derivative is ever written by hand.
+by SymPy's derivative of the definition, so no derivative is ever written by hand. Besides the
+definition a row holds what the rest of the package asks of an activation (its flags, its
+initialisation, the values it takes, its NumPy spellings), so that adding an activation is
+adding a row.
 """
 
 from __future__ import annotations
@@ -12,12 +15,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
 
 x = sp.Symbol("x", real=True)
 _slope = sp.Symbol("alpha", nonnegative=True)
 
 LEAKY_SLOPE = sp.Rational(1, 100)
 """The default slope of leaky_relu for z <= 0."""
+
+DEFAULT_ACTIVATION = "sigmoid"
+"""The activation of every layer when none is given."""
+
+INITIALISATIONS = {
+    "xavier": "Xavier/Glorot normal, std sqrt(2 / (fan_in + fan_out))",
+    "he": "He normal, std sqrt(2 / fan_in)",
+}
+"""The initialisation rules a row may name (``numeric.init`` draws them)."""
 
 
 def _function(name: str) -> tuple[type[sp.Function], type[sp.Function]]:
@@ -30,19 +43,72 @@ def _function(name: str) -> tuple[type[sp.Function], type[sp.Function]]:
     return type(name, (sp.Function,), {"nargs": 1, "fdiff": fdiff}), prime
 
 
+def boundaries(expr: sp.Basic) -> tuple[sp.Expr, ...]:
+    """Where the branches of every Piecewise in ``expr`` meet: lhs - rhs of each comparison in
+    its conditions, an expression whose sign changes there (``x`` for relu's ``x > 0``)."""
+    found: dict[sp.Expr, None] = {}
+    for piecewise in expr.atoms(sp.Piecewise):
+        for _, cond in piecewise.args:
+            for rel in cond.atoms(sp.core.relational.Relational):
+                found[rel.lhs - rel.rhs] = None
+    return tuple(found)
+
+
+class DefinitionPrinter(NumPyPrinter):
+    """NumPy's printer for the table's definitions: a two-branch Piecewise (relu) as
+    ``numpy.where`` (``select`` costs ten times as much on small arrays), and the leaky slope
+    as the ``{alpha}`` of a spelling."""
+
+    def _print_Piecewise(self, expr):
+        if len(expr.args) != 2 or expr.args[1].cond is not sp.true:
+            return super()._print_Piecewise(expr)
+        (value, cond), (other, _) = expr.args
+        return f"numpy.where({self._print(cond)}, {self._print(value)}, {self._print(other)})"
+
+    def _print_Symbol(self, expr):
+        return "{alpha}" if expr == _slope else super()._print_Symbol(expr)
+
+
+def _spelling(expr: sp.Expr) -> str:
+    """A spelling printed by SymPy: ``expr`` (in ``x``) as a function body in ``z``. Each branch
+    of a Piecewise is computed everywhere, so overflow and NaN in a branch that is not selected
+    are silenced; a constant fills an array shaped like z."""
+    printer = DefinitionPrinter({"fully_qualified_modules": True})
+    text = printer.doprint(expr.xreplace({x: sp.Symbol("z", real=True)}))
+    if not expr.has(x):
+        text = f"numpy.full_like(z, {text})"
+    return f'@numpy.errstate(over="ignore", invalid="ignore")\nreturn {text}'
+
+
 @dataclass(frozen=True)
 class Activation:
     """One row of the activation table.
 
     ``definition(x, alpha)`` is the SymPy definition (``alpha`` is the leaky slope); ``latex`` is
-    the name the seed's notation prints (``\\sigma`` for the sigmoid); ``analytic`` says whether the
-    function is holomorphic, which complex-step differentiation needs. ``numpy`` and
-    ``numpy_prime`` spell f(z) and f'(z) in NumPy without overflow or warnings at any finite z
-    (``{alpha}`` stands for the slope): an expression, or a function body ending in ``return``,
-    in ``z`` and ``out``. ``out`` is None or an array shaped like z (possibly z itself) whose
-    values are no longer needed, which the result may be written into; the result is a new array
-    or ``out``, never z itself otherwise, since the caller may reuse z's memory. Decorator lines
-    (``@numpy.errstate(...)``) may open a body. ``numpy_pair``, where given, spells f(z) and
+    the name the seed's notation prints (``\\sigma`` for the sigmoid) and ``symbol`` the name of
+    its SymPy function and of the generated code's helpers (``sigma``, ``sigma_prime``).
+
+    What the rest of the package asks of it:
+
+    - ``analytic``: the function is holomorphic, which complex-step differentiation needs.
+    - ``kinked``: a derivative of f jumps where the branches of its Piecewise meet (f' at 0 for
+      relu and leaky_relu; f'' for elu): a finite difference across such a point mixes the two
+      sides, so the check leaves it out (``kinks()`` says where).
+    - ``init``: the initialisation rule of a layer with this activation, a key of
+      ``INITIALISATIONS``.
+    - ``values``: an interval holding every value f takes (a loss that needs outputs in (0, 1)
+      accepts the activations whose values lie there).
+    - ``rational``: f and f' are rational at rational points, so that the self-check compares
+      exactly there.
+
+    ``numpy`` and ``numpy_prime`` spell f(z) and f'(z) in NumPy without overflow or warnings at
+    any finite z (``{alpha}`` stands for the slope): an expression, or a function body ending in
+    ``return``, in ``z`` and ``out``. ``out`` is None or an array shaped like z (possibly z
+    itself) whose values are no longer needed, which the result may be written into; the result
+    is a new array or ``out``, never z itself otherwise, since the caller may reuse z's memory.
+    Decorator lines (``@numpy.errstate(...)``) may open a body. A row that gives no spelling gets
+    SymPy's NumPy printing of the definition and of its derivative (``_spelling``): correct, but
+    without the care of a written one in the tails. ``numpy_pair``, where given, spells f(z) and
     f'(z) together for backpropagation, which needs both (a body returning both; f'(z) may go
     into ``out``): cheaper than the two when they share their work. ``output_prime`` writes f'
     in terms of the output a = f(z) where that is possible, so that a loss derivative can cancel
@@ -54,17 +120,32 @@ class Activation:
     symbol: str
     definition: Callable[[sp.Expr, sp.Expr], sp.Expr]
     analytic: bool
-    numpy: str
-    numpy_prime: str
+    init: str
+    values: sp.Interval
+    kinked: bool = False
+    rational: bool = False
+    numpy: str | None = None
+    numpy_prime: str | None = None
     output_prime: Callable[[sp.Expr], sp.Expr] | None = None
     numpy_pair: str | None = None
     function: type[sp.Function] = field(init=False, repr=False, compare=False)
     prime: type[sp.Function] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.init not in INITIALISATIONS:
+            raise ValueError(f"{self.name}: init {self.init!r} is none of {list(INITIALISATIONS)}")
         fn, prime = _function(self.symbol)
         object.__setattr__(self, "function", fn)
         object.__setattr__(self, "prime", prime)
+        definition = self.definition(x, _slope)
+        if self.numpy is None:
+            object.__setattr__(self, "numpy", _spelling(definition))
+        if self.numpy_prime is None:
+            object.__setattr__(self, "numpy_prime", _spelling(sp.diff(definition, x)))
+
+    def kinks(self, slope: sp.Expr = LEAKY_SLOPE) -> tuple[sp.Expr, ...]:
+        """Expressions in ``x`` whose sign changes where a derivative of f jumps."""
+        return boundaries(self.expression(x, slope))
 
     def expression(self, arg: sp.Expr, slope: sp.Expr = LEAKY_SLOPE) -> sp.Expr:
         """The definition applied to ``arg``."""
@@ -135,6 +216,7 @@ _NP_RELU_PRIME = """if out is None:
     out = numpy.empty_like(z)
 return numpy.greater(z, 0.0, out=out)"""
 
+
 ACTIVATIONS: dict[str, Activation] = {
     row.name: row
     for row in [
@@ -144,6 +226,8 @@ ACTIVATIONS: dict[str, Activation] = {
             "sigma",
             _sigmoid,
             analytic=True,
+            init="xavier",
+            values=sp.Interval.open(0, 1),
             numpy=_NP_SIGMOID,
             numpy_prime=_NP_SIGMOID_PRIME,
             output_prime=lambda a: a * (1 - a),
@@ -155,6 +239,8 @@ ACTIVATIONS: dict[str, Activation] = {
             "tanh",
             lambda x, a: sp.tanh(x),
             analytic=True,
+            init="xavier",
+            values=sp.Interval.open(-1, 1),
             numpy="numpy.tanh(z, out=out)",
             numpy_prime=_NP_TANH_PRIME,
             output_prime=lambda a: 1 - a**2,
@@ -165,6 +251,10 @@ ACTIVATIONS: dict[str, Activation] = {
             "relu",
             _relu,
             analytic=False,
+            init="he",
+            values=sp.Interval(0, sp.oo),
+            kinked=True,
+            rational=True,
             numpy="numpy.maximum(z, 0.0, out=out)",
             numpy_prime=_NP_RELU_PRIME,
         ),
@@ -174,6 +264,10 @@ ACTIVATIONS: dict[str, Activation] = {
             "lrelu",
             _leaky_relu,
             analytic=False,
+            init="he",
+            values=sp.Reals,
+            kinked=True,
+            rational=True,
             numpy="numpy.where(z > 0, z, {alpha} * z)",
             numpy_prime="numpy.where(z > 0, 1.0, {alpha}).astype(z.dtype)",
         ),
@@ -183,6 +277,8 @@ ACTIVATIONS: dict[str, Activation] = {
             "softplus",
             lambda x, a: sp.log(1 + sp.exp(x)),
             analytic=True,
+            init="he",
+            values=sp.Interval.open(0, sp.oo),
             numpy="numpy.logaddexp(0.0, z, out=out)",
             numpy_prime=_NP_SIGMOID,
         ),
@@ -192,6 +288,9 @@ ACTIVATIONS: dict[str, Activation] = {
             "identity",
             lambda x, a: x,
             analytic=True,
+            init="xavier",
+            values=sp.Reals,
+            rational=True,
             # a new array (or out), not z itself: the generated code reuses z's memory later
             numpy="numpy.positive(z, out=out)",
             numpy_prime="numpy.ones_like(z)",
@@ -200,14 +299,6 @@ ACTIVATIONS: dict[str, Activation] = {
     ]
 }
 """Elementwise activations by CLI name. Adding an activation is adding a row."""
-
-OUTPUT_ONLY = ("softmax",)
-"""Activations that act on the whole output vector; a loss owns them (see ``LOSSES``)."""
-
-
-def by_symbol() -> dict[str, Activation]:
-    """The table keyed by the SymPy function name (``sigma``, ``tanh``, ...)."""
-    return {row.symbol: row for row in ACTIVATIONS.values()}
 
 
 class Softmax(sp.MatrixExpr):
@@ -228,3 +319,71 @@ class Softmax(sp.MatrixExpr):
         r = sp.Dummy("r", integer=True)
         total = sp.Sum(sp.exp(self.arg[r, j]), (r, 0, self.shape[0] - 1))
         return sp.exp(self.arg[i, j]) / total
+
+
+def by_symbol() -> dict[str, Activation]:
+    """The table keyed by the SymPy function name (``sigma``, ``tanh``, ...)."""
+    return {row.symbol: row for row in ACTIVATIONS.values()}
+
+
+def _softmax_entry(z: sp.IndexedBase, k: sp.Expr, N: sp.Expr) -> sp.Expr:
+    # i as in the loss table's softmax cross-entropy, so that the two sums are the same
+    i = sp.Symbol("i", integer=True)
+    return sp.exp(z[k]) / sp.Sum(sp.exp(z[i]), (i, 0, N - 1))
+
+
+@dataclass(frozen=True)
+class OutputActivation:
+    """One row of the table of activations of the whole output column: a loss that takes the
+    logits z^(L) owns one of them (softmax for softmax cross-entropy), which is not elementwise.
+
+    ``entry(z, k, N)`` is output k of the logits z[0], ..., z[N-1] as a SymPy ratio (the loss
+    rule writes its derivative in the output by replacing the ratio's numerator); ``matrix``
+    is the matrix expression that applies it down each column; ``numpy`` spells that for a
+    matrix z with one sample per column, as a function body (the generated code's helper
+    ``symbol``); ``init`` and ``rational`` mean what they mean for ``Activation``.
+    """
+
+    name: str
+    symbol: str
+    entry: Callable[[sp.IndexedBase, sp.Expr, sp.Expr], sp.Expr]
+    matrix: type[sp.MatrixExpr]
+    numpy: str
+    init: str
+    rational: bool = False
+
+    def column(self, z: list[sp.Expr], exp=sp.exp) -> list[sp.Expr]:
+        """The outputs of one column of logits ``z`` written out, with ``exp`` for e^u."""
+        base, k = sp.IndexedBase("z"), sp.Symbol("k", integer=True)
+        entry = self.entry(base, k, len(z)).doit().replace(sp.exp, exp)
+        values = {base[r]: v for r, v in enumerate(z)}
+        return [entry.xreplace({k: r}).xreplace(values) for r in range(len(z))]
+
+
+# shifted by the column maximum, so that no exponential overflows
+_NP_SOFTMAX = """e = numpy.exp(z - numpy.max(z, axis=0, keepdims=True))
+return e / numpy.sum(e, axis=0, keepdims=True)"""
+
+OUTPUT_ACTIVATIONS: dict[str, OutputActivation] = {
+    row.name: row
+    for row in [
+        OutputActivation(
+            "softmax", "softmax", _softmax_entry, Softmax, numpy=_NP_SOFTMAX, init="xavier"
+        ),
+    ]
+}
+"""Activations of the whole output column by name; a loss owns them (see ``LOSSES``)."""
+
+
+def output_activation_of(matrix: sp.MatrixExpr) -> OutputActivation:
+    """The row whose ``matrix`` ``matrix`` is (``Softmax(z)`` -> softmax)."""
+    return next(row for row in OUTPUT_ACTIVATIONS.values() if isinstance(matrix, row.matrix))
+
+
+def activation_row(name: str) -> Activation | OutputActivation:
+    """The row of an activation of either table; KeyError naming the valid ones otherwise."""
+    row = ACTIVATIONS.get(name) or OUTPUT_ACTIVATIONS.get(name)
+    if row is None:
+        valid = ", ".join([*ACTIVATIONS, *OUTPUT_ACTIVATIONS])
+        raise KeyError(f"unknown activation {name!r}: choose one of {valid}")
+    return row

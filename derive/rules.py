@@ -16,11 +16,12 @@ from __future__ import annotations
 from functools import cache
 
 import sympy as sp
+from sympy.concrete.delta import deltasummation
 from sympy.matrices.expressions import HadamardPower, HadamardProduct, OneMatrix
 from sympy.simplify.simplify import factor_sum
 
-from .activations import Activation
-from .losses import Loss
+from .activations import OUTPUT_ACTIVATIONS, Activation
+from .losses import SIMPLEX, Loss, out_k, y_k
 
 # Symbolic sizes of one layer: rows r = n_l, columns c = n_{l-1}, m samples.
 _r, _c, _m = sp.symbols("r c m", integer=True, positive=True)
@@ -57,34 +58,77 @@ def activation(act: Activation, H, Z) -> sp.MatrixExpr:
     return activation_rule(act).xreplace({_G: H, _Z: Z}).xreplace({_r: r, _m: m})
 
 
-# Per-sample scalars of the loss rule: the output unit (a or z, by the loss) and its target.
-out_k, y_k = sp.symbols("out_k y_k", real=True)
-
-
 @cache
 def loss_rule(loss: Loss) -> sp.Expr:
     """dC_0/d(out)_k as a scalar expression of ``out_k`` and ``y_k``, for any output width N.
 
-    SymPy differentiates the sum C_0 over j = 0 ... N-1 by out_k and returns a Piecewise whose
-    first branch holds for 0 <= k <= N-1. For softmax the result is rewritten in a_k (softmax of
-    z at k) and the loss's stated assumption (targets sum to 1) is applied.
+    SymPy differentiates the sum C_0 over j = 0 ... N-1 by out_k. Two kinds of Piecewise come
+    back: the sum collapsed to its term j = k, which holds for 0 <= k <= N-1 (``_in_range``
+    keeps that branch, since k is an output unit), and the derivative of a Piecewise inside the
+    loss (huber), whose branches and conditions are the loss's own and are all kept. For a loss
+    that owns its output activation (softmax) the result is written in its output a_k, and for
+    targets that sum to 1 that assumption is applied.
     """
     N = sp.Symbol("N", integer=True, positive=True)
     j, k = sp.symbols("j k", integer=True)
-    out, y = sp.IndexedBase("out"), sp.IndexedBase("y")
-    d = sp.diff(loss.per_sample(out, y, j, N), out[k]).doit()
-    d = d.replace(lambda e: isinstance(e, sp.Piecewise), lambda e: e.args[0].expr)
-    if loss.output_activation == "softmax":
-        i = sp.Symbol("i", integer=True)
-        total = sp.Sum(sp.exp(out[i]), (i, 0, N - 1))
+    out, y = sp.IndexedBase("out", real=True), sp.IndexedBase("y", real=True)
+    d = sp.diff(loss.per_sample(out, y, j, N), out[k])
+    d = d.replace(lambda e: isinstance(e, sp.Sum) and e.function.has(sp.Piecewise), _collapse)
+    d = d.doit()
+    d = _in_range(d, k, N)
+    if loss.output_activation is not None:
         a_k = sp.Dummy("a_k")
-        d = d.subs(sp.exp(out[k]), a_k * total)
+        entry = OUTPUT_ACTIVATIONS[loss.output_activation].entry(out, k, N)
+        numerator, denominator = sp.fraction(entry)
+        d = d.subs(numerator, a_k * denominator)
         d = d.replace(lambda e: isinstance(e, sp.Sum), factor_sum)
-        d = d.subs(sp.Sum(y[j], (j, 0, N - 1)), 1)
+        if loss.targets == SIMPLEX:
+            d = d.subs(sp.Sum(y[j], (j, 0, N - 1)), 1)
         if d.has(sp.Sum):
-            raise AssertionError(f"softmax rule did not reduce to a_k and y_k: {d}")
+            raise AssertionError(f"{loss.name} rule did not reduce to a_k and y_k: {d}")
         d = d.xreplace({a_k: out[k]})
     return sp.factor(d.xreplace({out[k]: out_k, y[k]: y_k}))
+
+
+def _collapse(total: sp.Sum) -> sp.Expr:
+    """A sum over j of terms with a Piecewise: SymPy's differentiation leaves the Kronecker
+    delta of d out_j / d out_k inside each branch, where the sum cannot see it (and ``Sum``
+    folds it back in); taken out of the branches, the sum collapses to its term j = k."""
+    term = total.function.replace(lambda e: isinstance(e, sp.Piecewise), _delta_outside)
+    return deltasummation(term, total.limits[0]) if len(total.limits) == 1 else total
+
+
+def _delta_outside(piecewise: sp.Piecewise) -> sp.Expr:
+    """Piecewise((e_1 delta_jk, c_1), ...) as delta_jk Piecewise((e_1, c_1), ...)."""
+    found = [set(e.atoms(sp.KroneckerDelta)) for e, _ in piecewise.args if e != 0]
+    for delta in set.intersection(*found) if found else ():
+        branches = []
+        for e, cond in piecewise.args:
+            rest, factor = sp.factor_terms(e).as_independent(delta, as_Add=False)
+            if e != 0 and factor != delta:
+                break
+            branches.append((rest if e != 0 else e, cond))
+        else:
+            return delta * sp.Piecewise(*branches)
+    return piecewise
+
+
+def _in_range(expr: sp.Expr, k: sp.Symbol, N: sp.Symbol) -> sp.Expr:
+    """Each Piecewise whose conditions speak of k and N only (SymPy's 0 <= k <= N-1 for the term
+    j = k of a sum) replaced by its branch that holds for every output unit k; any other
+    Piecewise (the loss's own) is left whole."""
+    kk, m = sp.symbols("k m", integer=True, nonnegative=True)
+    unit = {k: kk, N: kk + 1 + m}  # 0 <= k <= N - 1
+
+    def resolve(p: sp.Piecewise) -> sp.Expr:
+        if not all(cond.free_symbols <= {k, N} for _, cond in p.args):
+            return p
+        for e, cond in p.args:
+            if cond.xreplace(unit) is sp.true:
+                return e
+        raise AssertionError(f"no branch of {p} holds for 0 <= k <= N-1")
+
+    return expr.replace(lambda e: isinstance(e, sp.Piecewise), resolve)
 
 
 def _summand(
@@ -151,7 +195,28 @@ def lift(expr: sp.Expr, mapping: dict[sp.Symbol, sp.MatrixExpr], base=None) -> s
         (i, *_), out = expr.limits[0], next(iter(mapping.values()))
         inner = lift(expr.function.xreplace({base[i]: out_k}), mapping, base)
         return OneMatrix(out.shape[0], out.shape[0]) * inner
+    if isinstance(expr, sp.Piecewise):
+        # a function of one quantity u (huber's residual out - y), applied elementwise to it
+        u = _argument(expr, varies)
+        body = expr.subs(u, _u)
+        return lift(u, mapping, base).applyfunc(sp.Lambda(_u, body))
     if isinstance(expr, sp.Function) and len(expr.args) == 1:
         d = sp.Dummy("d")
         return lift(expr.args[0], mapping, base).applyfunc(sp.Lambda(d, expr.func(d)))
     raise NotImplementedError(f"cannot read {expr} elementwise")
+
+
+_u = sp.Symbol("u", real=True)
+
+
+def _argument(expr: sp.Piecewise, varies) -> sp.Expr:
+    """The one varying quantity u of which ``expr`` is a function (its conditions included)."""
+    # smallest first: out - y rather than the out - y - 1/2 that subs would also accept
+    candidates = {u for u in sp.preorder_traversal(expr) if isinstance(u, sp.Expr) and varies(u)}
+    for u in sorted(candidates - {expr}, key=lambda u: (sp.count_ops(u), sp.default_sort_key(u))):
+        if not varies(expr.subs(u, _u)):
+            return u
+    raise NotImplementedError(
+        f"cannot read {expr} elementwise: write its branches and conditions in one quantity, "
+        "such as out - y"
+    )

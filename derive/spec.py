@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .activations import ACTIVATIONS, LEAKY_SLOPE, OUTPUT_ONLY
+from .activations import ACTIVATIONS, DEFAULT_ACTIVATION, LEAKY_SLOPE, OUTPUT_ACTIVATIONS
 from .errors import InputError
-from .losses import LOSSES
+from .losses import DEFAULT_LOSS, LOSSES
 
 
 class SpecError(InputError):
@@ -42,8 +42,8 @@ class NetworkSpec:
 
     layers: int
     widths: tuple[Width, ...] | None = None
-    activations: tuple[str, ...] | str = "sigmoid"
-    loss: str = "squared"
+    activations: tuple[str, ...] | str = DEFAULT_ACTIVATION
+    loss: str = DEFAULT_LOSS
     leaky_slope: sp.Rational = LEAKY_SLOPE
 
     def __post_init__(self) -> None:
@@ -60,7 +60,8 @@ class NetworkSpec:
         object.__setattr__(self, "leaky_slope", slope)
 
     def _check_activations(self) -> tuple[str, ...]:
-        L, output = self.layers, LOSSES[self.loss].output_activation
+        L, loss = self.layers, LOSSES[self.loss]
+        output = loss.output_activation
         names = self.activations
         if isinstance(names, str):
             names = tuple(n.strip() for n in names.split(",")) if "," in names else (names,) * L
@@ -74,7 +75,7 @@ class NetworkSpec:
                 "comma-separated names (one per layer)"
             )
         for l, name in enumerate(names, start=1):
-            if name not in ACTIVATIONS and name not in OUTPUT_ONLY:
+            if name not in ACTIVATIONS and name not in OUTPUT_ACTIVATIONS:
                 valid = ", ".join(ACTIVATIONS)
                 raise SpecError(f"unknown activation {name!r} for layer {l}: choose one of {valid}")
         if output and names[-1] != output:
@@ -83,11 +84,19 @@ class NetworkSpec:
                 f"{output!r}, or give one name for the hidden layers"
             )
         for l, name in enumerate(names, start=1):
-            if name in OUTPUT_ONLY and (l != L or output != name):
+            if name in OUTPUT_ACTIVATIONS and (l != L or output != name):
+                owners = [repr(k) for k, v in LOSSES.items() if v.output_activation == name]
                 raise SpecError(
                     f"activation {name!r} (layer {l}) exists only as the output of loss "
-                    f"'softmax-cross-entropy': use it on the last layer with that loss"
+                    f"{' or '.join(owners)}: use it on the last layer with that loss"
                 )
+        if not output and not loss.accepts(ACTIVATIONS[names[-1]]):
+            fits = [k for k, row in ACTIVATIONS.items() if loss.accepts(row)]
+            example = ",".join((*names[:-1], fits[0]))
+            raise SpecError(
+                f"{self.loss} needs outputs in {_interval(loss.outputs)}, which {names[-1]} does "
+                f"not give: end with a {' or '.join(fits)} layer, e.g. --activation {example}"
+            )
         return names
 
     @property
@@ -106,9 +115,15 @@ class NetworkSpec:
         widths = ",".join(str(w) for w in self.widths)
         acts = self.activations
         act = acts[0] if len(set(acts)) == 1 else ",".join(acts)
-        if len(set(acts[:-1])) == 1 and acts[-1] in OUTPUT_ONLY:
+        if len(set(acts[:-1])) == 1 and acts[-1] in OUTPUT_ACTIVATIONS:
             act = f"{acts[0]} (output {acts[-1]})" if self.layers > 1 else acts[-1]
         return f"L={self.layers}, widths {widths}, {act}, {self.loss} loss"
+
+
+def _interval(values: sp.Interval) -> str:
+    """``(0, 1)``, ``[0, oo)``: an interval as a message writes it."""
+    left, right = "(" if values.left_open else "[", ")" if values.right_open else "]"
+    return f"{left}{values.start}, {values.end}{right}"
 
 
 def _check_widths(layers: int, widths: Sequence[Width] | None) -> tuple[Width, ...]:

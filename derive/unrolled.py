@@ -18,7 +18,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .activations import ACTIVATIONS, by_symbol
+from .activations import ACTIVATIONS, OUTPUT_ACTIVATIONS, by_symbol
 from .derivation import Gradient
 from .losses import LOSSES
 from .notation import NetworkSymbols, network_symbols
@@ -118,10 +118,8 @@ class AbstractExp(sp.Function):
 
 def _activate(spec: NetworkSpec, l: int, z: list[sp.Expr], generic: bool) -> list[sp.Expr]:
     name = spec.activations[l - 1]
-    if name == "softmax":
-        exp = AbstractExp if generic else sp.exp
-        total = sp.Add(*(exp(v) for v in z))
-        return [exp(v) / total for v in z]
+    if name in OUTPUT_ACTIVATIONS:  # a function of the whole column (softmax)
+        return OUTPUT_ACTIVATIONS[name].column(z, AbstractExp if generic else sp.exp)
     act = ACTIVATIONS[name]
     if generic:
         return [act.function(v) for v in z]
@@ -182,9 +180,9 @@ class Flat:
         f'(z). The derivatives go first, before a name replaces the f(z) inside them, and again
         after: symengine folds Subs(.., u, z) into Derivative(f(z), z) once the point is a name."""
         # softmax's a^(L) stays written out in z^(L): the rules use it as softmax(z^(L)).
-        softmax = spec.activations[-1] == "softmax"
+        owned = LOSSES[spec.loss].output_activation is not None
         kept = {
-            k: v for k, v in values.items() if not (softmax and k.parent.name == f"a{spec.layers}")
+            k: v for k, v in values.items() if not (owned and k.parent.name == f"a{spec.layers}")
         }
         names = {self(v): self(k) for k, v in kept.items()}
         if self.backend != "symengine":
@@ -196,7 +194,7 @@ class Flat:
             if not k.parent.name.startswith("z"):
                 continue
             z, name = self(k), spec.activations[int(k.parent.name[1:]) - 1]
-            if name == "softmax":
+            if name in OUTPUT_ACTIVATIONS:  # written with AbstractExp, E' = E
                 f = se.Function(AbstractExp.__name__)
                 primes[se.Derivative(f(z), z)] = f(z)
             else:

@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from .activations import activation_row
 from .derivation import Derivation, Key, step_keys
 from .explicit import explicit
-from .losses import LOSSES
+from .losses import LOSSES, SIMPLEX
 from .network import activation_of, derive_network
 from .notation import network_symbols
 from .spec import NetworkSpec
@@ -83,10 +84,10 @@ def instance_of(spec: NetworkSpec) -> tuple[NetworkSpec, bool]:
     if spec.layers > 4:
         acts = (acts[0], acts[1], acts[-2], acts[-1])
     L = len(acts)
-    softmax = spec.activations[-1] == "softmax"
+    owned = LOSSES[spec.loss].output_activation is not None
     widths = [2 if isinstance(w, sp.Symbol) else min(w, 2) for w in spec.widths]
     widths = [*widths[:L], widths[-1]] if len(widths) > L + 1 else widths
-    widths[-1] = 2 if softmax else widths[-1]
+    widths[-1] = 2 if owned else widths[-1]
     return NetworkSpec(L, tuple(widths), acts, spec.loss, spec.leaky_slope), True
 
 
@@ -113,7 +114,8 @@ def verify(derivation: Derivation, seed: int = 0) -> Verification:
         result=Verification(spec.describe(), reduced),
     )
     check.result.points = POINTS
-    check.result.exact = set(spec.activations) <= EXACT_ACTIVATIONS and spec.loss == "squared"
+    rational = all(activation_row(a).rational for a in spec.activations)
+    check.result.exact = rational and LOSSES[spec.loss].rational
     for l in range(spec.layers, 0, -1):
         for key in step_keys(l):
             check.tail(key)
@@ -188,14 +190,10 @@ class _Check:
 def _target_constraint(spec: NetworkSpec, s) -> dict:
     """The loss's assumption on the targets as a substitution: for softmax cross-entropy the last
     target of each sample is 1 minus the others, so that each sample's targets sum to 1."""
-    if not LOSSES[spec.loss].assumption:
+    if LOSSES[spec.loss].targets != SIMPLEX:
         return {}
     y, (rows, cols) = s.y, s.y.shape
     return {y[rows - 1, c]: 1 - sp.Add(*(y[r, c] for r in range(rows - 1))) for c in range(cols)}
-
-
-EXACT_ACTIVATIONS = {"relu", "leaky_relu", "identity"}
-"""Activations whose values at rational points are rational, so comparisons there are exact."""
 
 
 def _explicit_rules(inst: Derivation, spec: NetworkSpec, s) -> dict:
@@ -204,7 +202,7 @@ def _explicit_rules(inst: Derivation, spec: NetworkSpec, s) -> dict:
     batch = {inst.symbols.batch: BATCH}
     env: dict = {}
     L = spec.layers
-    if spec.activations[-1] == "softmax":
+    if LOSSES[spec.loss].output_activation is not None:
         a_L = s.layers[L].a
         env[a_L] = explicit(inst.forward[inst.symbols.layers[L].a].xreplace(batch), env)
     for l in range(L, 0, -1):

@@ -1,14 +1,16 @@
-"""Initial weights by activation, as a table: Xavier/Glorot or He normal, biases zero.
+"""Initial weights by activation: Xavier/Glorot or He normal, as the activation's row says.
 
 Layer l maps n_{l-1} inputs to n_l outputs, so ``W^(l)`` has shape ``(n_l, n_{l-1})``,
-fan_in = n_{l-1} and fan_out = n_l. Each layer is initialised by the rule of its own activation:
+fan_in = n_{l-1} and fan_out = n_l. Each layer is initialised by the rule its activation's row
+names (``init``, see ``bpverify.derive.activations``); ``INIT_RULES`` gives each rule its
+standard deviation:
 
-========================================  ======================================
-activation                                standard deviation of ``W^(l)``
-========================================  ======================================
-sigmoid, tanh, identity, softmax          Xavier/Glorot: sqrt(2 / (fan_in + fan_out))
-relu, leaky_relu, softplus                He: sqrt(2 / fan_in)
-========================================  ======================================
+==========  ==========================================
+rule        standard deviation of ``W^(l)``
+==========  ==========================================
+xavier      Xavier/Glorot: sqrt(2 / (fan_in + fan_out))
+he          He: sqrt(2 / fan_in)
+==========  ==========================================
 
 Example:
     >>> import numpy as np
@@ -25,6 +27,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from numpy.typing import DTypeLike
 
+from bpverify.derive.activations import activation_row
+
 
 def xavier_std(fan_in: int, fan_out: int) -> float:
     """Xavier/Glorot normal: keeps the variance of activations and gradients about equal."""
@@ -37,15 +41,11 @@ def he_std(fan_in: int, fan_out: int) -> float:
 
 
 INIT_RULES: dict[str, Callable[[int, int], float]] = {
-    "sigmoid": xavier_std,
-    "tanh": xavier_std,
-    "identity": xavier_std,
-    "softmax": xavier_std,
-    "relu": he_std,
-    "leaky_relu": he_std,
-    "softplus": he_std,
+    "xavier": xavier_std,
+    "he": he_std,
 }
-"""The standard deviation of ``W^(l)`` by layer l's activation. Adding a rule is adding a row."""
+"""The standard deviation of ``W^(l)`` by the rule of layer l's activation
+(``bpverify.derive.activations.INITIALISATIONS`` lists the rules)."""
 
 
 def init_params(
@@ -57,7 +57,8 @@ def init_params(
     """Draw ``{"W1": (n_1, n_0), "b1": (n_1,), ..., "WL", "bL"}`` for widths n_0 ... n_L.
 
     ``activations`` holds one name per layer (or one name for all layers); weights are normal
-    with the standard deviation of ``INIT_RULES`` for that layer's activation, biases are zero.
+    with the standard deviation of ``INIT_RULES`` for the rule of that layer's activation,
+    biases are zero.
     The draws are made in float64 and then cast to ``dtype``, so a float32 network starts from
     the float64 network's values rounded to float32. The same ``rng`` state gives the same
     parameters.
@@ -77,11 +78,12 @@ def init_params(
         raise ValueError(f"dtype must be a floating type such as float64 or float32, got {dtype}")
     params: dict[str, np.ndarray] = {}
     for l, name in enumerate(names, start=1):
-        if name not in INIT_RULES:
-            valid = ", ".join(INIT_RULES)
-            raise ValueError(f"no initialisation for activation {name!r}: choose one of {valid}")
+        try:
+            rule = activation_row(name).init
+        except KeyError as e:
+            raise ValueError(e.args[0]) from None
         fan_in, fan_out = int(widths[l - 1]), int(widths[l])
-        std = INIT_RULES[name](fan_in, fan_out)
+        std = INIT_RULES[rule](fan_in, fan_out)
         params[f"W{l}"] = (rng.standard_normal((fan_out, fan_in)) * std).astype(dtype)
         params[f"b{l}"] = np.zeros(fan_out, dtype=dtype)
     return params

@@ -19,9 +19,11 @@ of z^(l): a^(l) changes in row j only, z^(l+1) by a rank-one update, and from th
 perturbations of the layer run forward together as extra columns (samples) of one matrix.
 Changing a^(l-1) of one sample changes one column of z^(l), and only that sample runs forward.
 
-For relu and leaky_relu, an entry whose perturbed evaluations move any pre-activation across
-(or onto) the kink at 0 is flagged as a kink: its finite difference mixes the two one-sided
-slopes and says nothing about the derivative there.
+Where a derivative of an activation or of the loss jumps (the rows' kinks, where the branches of
+a Piecewise meet: relu' at 0, or the second derivative of a C^1 row such as a Huber loss), an
+entry whose perturbed evaluations move any pre-activation (or output) across or onto such a point
+is flagged as a kink: its finite difference mixes the two sides and says nothing about the
+derivative there.
 """
 
 from __future__ import annotations
@@ -30,11 +32,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
-from sympy.printing.numpy import NumPyPrinter
 
 from bpverify.derive import ACTIVATIONS, LOSSES, NetworkSpec
 from bpverify.derive import rules as derive_rules
+from bpverify.derive.activations import DefinitionPrinter
 from bpverify.derive.activations import x as _x
+from bpverify.derive.losses import out_k, y_k
 from bpverify.derive.notation import network_symbols, split_name
 
 from ..codegen.printer import BackpropPrinter
@@ -57,14 +60,6 @@ STENCILS = {
 
 METHODS = tuple(STEPS)
 
-COMPOSED = frozenset({"cross-entropy"})
-"""Losses evaluated as a function of z^(L), composed with the output activation by SymPy:
-log(1 - a) of a sigmoid near 1 loses to cancellation every digit that 1 - a lacks, more than a
-finite difference can afford; -y z + log(e^z + 1) loses none."""
-
-KINKED = frozenset({"relu", "leaky_relu"})
-"""Activations with a kink at z = 0."""
-
 WIDE = {False: np.longdouble, True: np.clongdouble}
 """Where float64 overflows (a sigmoid's e^-z at z = -800), the differences are taken again in
 the platform's long double: x87 extended precision on x86-64 Linux, exponents to 1e4932."""
@@ -75,25 +70,15 @@ cache through the forward pass, which makes the whole several times faster than 
 
 
 def analytic(spec: NetworkSpec) -> bool:
-    """Whether every activation of ``spec`` is analytic, as the complex step needs (every loss
-    in the table is)."""
-    return all(ACTIVATIONS[a].analytic for a in spec.activations if a in ACTIVATIONS)
+    """Whether every activation and the loss of ``spec`` are analytic, as the complex step
+    needs."""
+    acts = all(ACTIVATIONS[a].analytic for a in spec.activations if a in ACTIVATIONS)
+    return acts and LOSSES[spec.loss].analytic
 
 
 def default_method(spec: NetworkSpec) -> str:
     """The complex step when the network is analytic, else Richardson extrapolation."""
     return "complex" if analytic(spec) else "richardson"
-
-
-class _DefinitionPrinter(NumPyPrinter):
-    """NumPy's printer, with a two-branch Piecewise (relu) as ``numpy.where``: ``select``
-    costs ten times as much on the small arrays of a check."""
-
-    def _print_Piecewise(self, expr):
-        (value, cond), (other, otherwise) = expr.args
-        if len(expr.args) != 2 or otherwise is not sp.true:
-            return super()._print_Piecewise(expr)
-        return f"numpy.where({self._print(cond)}, {self._print(value)}, {self._print(other)})"
 
 
 def _logsumexp(z):
@@ -133,16 +118,27 @@ class FiniteDifferences:
             act = ACTIVATIONS.get(name)
             if act is not None:
                 definition = act.expression(_x, spec.leaky_slope)
-                self.act[l] = sp.lambdify(_x, definition, "numpy", printer=_DefinitionPrinter)
-        self.kinked = {l for l, name in enumerate(spec.activations, 1) if name in KINKED}
+                self.act[l] = sp.lambdify(_x, definition, "numpy", printer=DefinitionPrinter)
+        # the expressions whose sign changes at a kink, by layer and for the loss
+        self.kinks = {}
+        for l, name in enumerate(spec.activations, start=1):
+            act = ACTIVATIONS.get(name)
+            if act is not None and act.kinked:
+                self.kinks[l] = [sp.lambdify(_x, g, "numpy") for g in act.kinks(spec.leaky_slope)]
         s = network_symbols(spec)
         # The loss takes z^(L) when it owns the output activation, or when it is composed with
-        # it (see COMPOSED); a^(L) otherwise.
+        # it (the row's ``composed``: log(1 - a) of a sigmoid near 1 loses every digit that
+        # 1 - a lacks, more than a finite difference can afford; -y z + log(e^z + 1) loses none);
+        # a^(L) otherwise.
         compose = None
         last = ACTIVATIONS.get(spec.activations[-1])
-        if spec.loss in COMPOSED and last is not None:
+        if loss.composed and last is not None:
             compose = lambda u: last.expression(u, spec.leaky_slope)  # noqa: E731
         self.from_z = self.owns_output or compose is not None
+        self.loss_kinks = [
+            sp.lambdify([out_k, y_k], g if compose is None else g.xreplace({out_k: compose(out_k)}))
+            for g in loss.kinks
+        ]
         out = s.layers[self.L].z if self.from_z else s.layers[self.L].a
         printer = BackpropPrinter({"fully_qualified_modules": True, "inline": True})
         namespace = {"log_safe": np.log, "logsumexp": _logsumexp}
@@ -164,8 +160,8 @@ class FiniteDifferences:
         z of every layer and ``cols`` the sample of each column, for the kink test."""
         kink = np.zeros(z.shape[1], dtype=bool)
         for m in range(l, self.L + 1):
-            if m in self.kinked:
-                kink |= _crossed(z, base[m][:, cols]).any(axis=0)
+            if m in self.kinks:
+                kink |= _crossed(self.kinks[m], z, base[m][:, cols]).any(axis=0)
             if m == self.L and self.from_z:
                 out = z
                 break
@@ -174,6 +170,10 @@ class FiniteDifferences:
                 out = a
                 break
             z = params[f"W{m + 1}"] @ a + params[f"b{m + 1}"][:, None]
+        if self.loss_kinks:
+            before = base[self.L][:, cols]
+            before = before if self.from_z else self._activate(self.L, before)
+            kink |= _crossed(self.loss_kinks, out, before, y[:, cols]).any(axis=0)
         return self.sample_costs(out, y[:, cols])[0], kink
 
     def _forward(self, params, a0):
@@ -286,8 +286,8 @@ class FiniteDifferences:
             Z[j, np.arange(P)] = row
             start = l
         else:  # a^(l) changes in row j only: z^(l+1) by a rank-one update
-            if l in self.kinked:
-                kink |= _crossed(row, z[l][j]).reshape(P, n).any(axis=1)
+            if l in self.kinks:
+                kink |= _crossed(self.kinks[l], row, z[l][j]).reshape(P, n).any(axis=1)
             da = self._activate(l, row) - a[l][j]
             W = params[f"W{l + 1}"]
             Z = z[l + 1][:, None, :] + W[:, j][:, :, None] * da[None]
@@ -341,7 +341,12 @@ def _perturbed_of(name: str) -> tuple[str, int]:
     return ("a" if kind == "dC_da" else kind), l
 
 
-def _crossed(z, base):
-    """Entries where z and the unperturbed ``base`` lie on different sides of 0, or on it."""
-    z, base = np.real(z), np.real(base)
-    return ((z > 0) != (base > 0)) | (base == 0) | (z == 0)
+def _crossed(kinks, z, base, *args):
+    """Entries where z and the unperturbed ``base`` lie on different sides of a kink, or on
+    one: where the sign of an expression of ``kinks`` (of z and ``args``) differs between them,
+    or is 0."""
+    crossed = np.zeros(np.shape(z), dtype=bool)
+    for g in kinks:
+        after, before = np.real(g(z, *args)), np.real(g(base, *args))
+        crossed |= ((after > 0) != (before > 0)) | (before == 0) | (after == 0)
+    return crossed

@@ -32,7 +32,7 @@ from sympy.codegen.ast import FunctionCall, String
 from sympy.matrices.expressions import OneMatrix
 from sympy.printing.numpy import NumPyPrinter
 
-from bpverify.derive.activations import by_symbol
+from bpverify.derive.activations import by_symbol, output_activation_of
 
 
 def _is_ones(m) -> bool:
@@ -368,7 +368,7 @@ class BackpropPrinter(NumPyPrinter):
         return "1.0"
 
     def _print_Softmax(self, expr):
-        return self._call("softmax", self._print(expr.arg))
+        return self._call(output_activation_of(expr).symbol, self._print(expr.arg))
 
     def _print_ElementwiseApplyFunction(self, expr):
         f = expr.function

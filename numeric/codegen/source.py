@@ -44,7 +44,7 @@ from sympy.matrices.expressions import OneMatrix
 
 from bpverify.derive import ACTIVATIONS, LOSSES, NetworkSpec, derive_network, report
 from bpverify.derive import rules as derive_rules
-from bpverify.derive.activations import Activation, by_symbol
+from bpverify.derive.activations import OUTPUT_ACTIVATIONS, Activation, by_symbol
 from bpverify.derive.notation import n
 
 from .printer import (
@@ -71,10 +71,11 @@ HELPERS = {
     """log(sum(exp(z))) down each column, shifted by the column maximum so nothing overflows."""
     m = numpy.max(z, axis=0, keepdims=True)
     return m + numpy.log(numpy.sum(numpy.exp(z - m), axis=0, keepdims=True))''',
-    "softmax": '''def softmax(z):
-    """exp(z) / sum(exp(z)) down each column, shifted by the column maximum."""
-    e = numpy.exp(z - numpy.max(z, axis=0, keepdims=True))
-    return e / numpy.sum(e, axis=0, keepdims=True)''',
+    **{
+        row.symbol: f'def {row.symbol}(z):\n    """{row.name} down each column."""\n'
+        + textwrap.indent(row.numpy, "    ")
+        for row in OUTPUT_ACTIVATIONS.values()
+    },
 }
 """The helpers of the losses and of softmax, by name."""
 

@@ -50,3 +50,22 @@ def test_lift_reads_a_scalar_rule_elementwise():
         for s in range(2):
             want = expr.subs({rules.out_k: A[i, s], rules.y_k: Y[i, s]})
             assert sp.simplify(lifted[i, s] - want) == 0
+
+
+def test_lift_reads_a_piecewise_of_one_quantity_elementwise():
+    A, Y = sp.MatrixSymbol("A", 2, 2), sp.MatrixSymbol("Y", 2, 2)
+    r = rules.out_k - rules.y_k
+    expr = sp.Piecewise((r - sp.Rational(1, 2), r > 1), (r**2 / 2, True))
+    lifted = rules.lift(expr, {rules.out_k: A, rules.y_k: Y})
+    assert explicit(lifted.expr) == (A - Y).as_explicit()  # out - y, not out - y - 1/2
+    entries = explicit(lifted)
+    for i in range(2):
+        for s in range(2):
+            assert entries[i, s] == expr.subs({rules.out_k: A[i, s], rules.y_k: Y[i, s]})
+
+
+def test_lift_refuses_a_piecewise_of_two_quantities():
+    expr = sp.Piecewise((rules.out_k, rules.y_k > 0), (0, True))
+    A, Y = sp.MatrixSymbol("A", 2, 2), sp.MatrixSymbol("Y", 2, 2)
+    with pytest.raises(NotImplementedError, match="one quantity"):
+        rules.lift(expr, {rules.out_k: A, rules.y_k: Y})

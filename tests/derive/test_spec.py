@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import sympy as sp
 
@@ -49,12 +51,24 @@ def test_leaky_slope_is_exact():
             {"layers": 2, "activations": "relu,tanh", "loss": "softmax-cross-entropy"},
             "puts softmax",
         ),
-        ({"layers": 2, "activations": "softmax,sigmoid"}, "exists only as the output"),
+        (
+            {"layers": 2, "activations": "softmax,sigmoid"},
+            "exists only as the output of loss 'softmax-cross-entropy'",
+        ),
+        (
+            {"layers": 2, "activations": "tanh", "loss": "cross-entropy"},
+            "cross-entropy needs outputs in (0, 1), which tanh does not give: end with a "
+            "sigmoid layer, e.g. --activation tanh,sigmoid",
+        ),
+        (
+            {"layers": 1, "activations": "relu", "loss": "cross-entropy"},
+            "e.g. --activation sigmoid",
+        ),
         ({"layers": 1, "leaky_slope": -1}, "leaky_slope must be a finite number >= 0"),
     ],
 )
 def test_bad_specs_name_the_problem_and_the_fix(kwargs, message):
-    with pytest.raises(SpecError, match=message.replace("(", r"\(")):
+    with pytest.raises(SpecError, match=re.escape(message)):
         NetworkSpec(**kwargs)
 
 
@@ -70,3 +84,8 @@ def test_parse_widths():
     for bad in ("2,x,1", "2,,1", "2,-1", "0,1"):
         with pytest.raises(SpecError, match="whole number >= 1"):
             parse_widths(bad)
+
+
+def test_a_loss_takes_the_outputs_its_row_accepts():
+    assert NetworkSpec(3, None, "relu,tanh,sigmoid", "cross-entropy").activations[-1] == "sigmoid"
+    assert NetworkSpec(2, None, "tanh", "squared").activations == ("tanh", "tanh")

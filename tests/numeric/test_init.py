@@ -3,10 +3,19 @@ import math
 import numpy as np
 import pytest
 
+from bpverify.derive.activations import (
+    ACTIVATIONS,
+    INITIALISATIONS,
+    OUTPUT_ACTIVATIONS,
+    activation_row,
+)
 from bpverify.numeric.init import INIT_RULES, init_params
 
-XAVIER = ("sigmoid", "tanh", "identity", "softmax")
-HE = ("relu", "leaky_relu", "softplus")
+STD = {
+    "xavier": lambda fan_in, fan_out: math.sqrt(2 / (fan_in + fan_out)),
+    "he": lambda fan_in, fan_out: math.sqrt(2 / fan_in),
+}
+"""The standard deviation of each rule, written out."""
 
 
 def rel_err(actual: float, expected: float) -> float:
@@ -19,19 +28,24 @@ def rel_err(actual: float, expected: float) -> float:
 TOLERANCE = 0.02
 
 
-def test_every_activation_has_a_rule():
-    assert set(INIT_RULES) == set(XAVIER) | set(HE)
+def test_every_rule_a_row_may_name_has_a_std():
+    assert set(INIT_RULES) == set(INITIALISATIONS) == set(STD)
 
 
-@pytest.mark.parametrize("activation", XAVIER + HE)
+def test_rows_keep_the_usual_rules():
+    # He for the relu family, which zeroes (about) half of its inputs; Xavier for the others.
+    assert {n for n in ACTIVATIONS if ACTIVATIONS[n].init == "he"} >= {"relu", "leaky_relu"}
+    assert ACTIVATIONS["tanh"].init == ACTIVATIONS["sigmoid"].init == "xavier"
+
+
+@pytest.mark.parametrize("activation", [*ACTIVATIONS, *OUTPUT_ACTIVATIONS])
 def test_std_follows_the_rule_of_the_activation(activation):
     params = init_params((400, 400, 200), (activation, activation), np.random.default_rng(1))
+    std = STD[activation_row(activation).init]
     for l, (fan_in, fan_out) in enumerate([(400, 400), (400, 200)], start=1):
         W = params[f"W{l}"]
         assert W.shape == (fan_out, fan_in)
-        expected = (
-            math.sqrt(2 / (fan_in + fan_out)) if activation in XAVIER else math.sqrt(2 / fan_in)
-        )
+        expected = std(fan_in, fan_out)
         assert rel_err(W.std(), expected) < TOLERANCE, (activation, l)
         # The mean of N draws has standard error std / sqrt(N): 0.0025 std here.
         assert abs(W.mean()) < 0.02 * expected
@@ -83,7 +97,7 @@ def test_one_name_serves_every_layer():
 @pytest.mark.parametrize(
     ("widths", "activations", "dtype", "message"),
     [
-        ((2, 3, 1), ("sigmoid", "swish"), np.float64, "no initialisation for activation 'swish'"),
+        ((2, 3, 1), ("sigmoid", "swish"), np.float64, "unknown activation 'swish'"),
         ((2, 3, 1), ("sigmoid",), np.float64, "1 activations given for 2 layers"),
         ((2,), (), np.float64, "1 widths give no layer"),
         ((2, 0, 1), "relu", np.float64, "width n_1 must be a whole number >= 1"),

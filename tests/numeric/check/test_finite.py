@@ -1,11 +1,13 @@
 """Finite differences: each method against the exact gradients, kinks, and the check's modes that
 rest on them (sampled entries, random projections, avoiding kinks)."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
+import sympy as sp
 
-from bpverify.derive import NetworkSpec
-from bpverify.numeric.check.run import Point, check_gradients, random_point
+from bpverify.derive import ACTIVATIONS, LOSSES, Loss, NetworkSpec
 from bpverify.numeric.check.compare import TOLERANCES
 from bpverify.numeric.check.exact import Exact
 from bpverify.numeric.check.finite import (
@@ -15,6 +17,7 @@ from bpverify.numeric.check.finite import (
     analytic,
     default_method,
 )
+from bpverify.numeric.check.run import Point, check_gradients, random_point
 from bpverify.numeric.codegen.program import Program
 
 TANH = NetworkSpec(2, (3, 4, 2), "tanh")
@@ -288,3 +291,70 @@ def test_a_kink_along_a_projection_is_not_called_a_failed_projection():
     assert {c.tensor for c in kinks} == {"W1", "b1", "dC_da0"}
     # nothing failed: the projection crossed the kink, and the entries did too
     assert not any("failed" in c.note for c in kinks), [c.note for c in kinks]
+
+
+# -- rows the table may add: a Piecewise loss, an activation without spellings ------------------
+
+
+def _huber(a, y, j, N):
+    r = a[j] - y[j]
+    h = sp.Piecewise((r**2 / 2, sp.Abs(r) <= 1), (sp.Abs(r) - sp.Rational(1, 2), True))
+    return sp.Sum(h, (j, 0, N - 1))
+
+
+@pytest.fixture
+def huber(monkeypatch):
+    """A spec name for a huber loss (C^1: its second derivative jumps at |a - y| = 1)."""
+    monkeypatch.setitem(LOSSES, "test-huber", Loss("test-huber", _huber))
+    return "test-huber"
+
+
+def _residual_point(r: float) -> Point:
+    """a^(2) - y = r for the identity network x -> 0.5 (x + 0.25) + 0.75 at x = 1."""
+    params = {"W1": np.array([[1.0]]), "b1": np.array([0.25]), "W2": np.array([[0.5]])}
+    params["b2"] = np.array([0.75])
+    return Point(params, np.array([[1.0]]), np.array([[1.375 - r]]))
+
+
+def test_a_kink_of_the_loss_is_flagged_for_every_tensor_that_reaches_it(huber):
+    spec = NetworkSpec(2, (1, 1, 1), "identity", huber)
+    fd = FiniteDifferences(spec)
+    near = _residual_point(1 + 1e-6)
+    assert all(v.all() for v in fd.differences(near.params, near.X, near.Y).kinks.values())
+    far = _residual_point(-1 - 10 * STEPS["richardson"])
+    assert not any(v.any() for v in fd.differences(far.params, far.X, far.Y).kinks.values())
+
+
+def test_a_check_across_the_kink_of_the_loss_passes(huber):
+    # the finite differences there are off by ~h (about 1e-4 of the gradient): left out, not
+    # failed; and away from it they agree
+    spec = NetworkSpec(2, (1, 1, 1), "identity", huber)
+    for r in (1 + 1e-6, -1 - 1e-6, 0.5, 2.0):
+        assert check_gradients(spec, at=_residual_point(r)).passed, r
+
+
+def test_a_piecewise_loss_is_not_analytic(huber):
+    spec = NetworkSpec(2, (3, 4, 2), "tanh", huber)
+    assert not analytic(spec) and default_method(spec) == "richardson"
+    with pytest.raises(ValueError, match="not the test-huber loss"):
+        check_gradients(spec, method="complex")
+
+
+def test_an_activation_without_spellings_is_checked_like_the_others(monkeypatch):
+    # SymPy prints its NumPy code: e^z - 1 overflows in the unselected branch at large z
+    row = replace(
+        ACTIVATIONS["relu"],  # kinked, not analytic, He initialisation
+        name="test-elu",
+        symbol="telu",
+        definition=lambda x, a: sp.Piecewise((x, x > 0), (sp.exp(x) - 1, True)),
+        values=sp.Interval.open(-1, sp.oo),
+        rational=False,
+        numpy=None,
+        numpy_prime=None,
+    )
+    monkeypatch.setitem(ACTIVATIONS, row.name, row)
+    spec = NetworkSpec(2, (3, 4, 2), row.name)
+    assert check_gradients(spec, seed=1).passed
+    p = _kink_point(1e-6)
+    fd = FiniteDifferences(NetworkSpec(2, (1, 1, 1), (row.name, "identity")))
+    assert fd.differences(p.params, p.X, p.Y).kinks["b1"].all()
