@@ -29,3 +29,16 @@ def test_check_benchmark_runs():
     )
     assert p.returncode == 0, p.stderr[-2000:]
     assert "| bpverify, central |" in p.stdout and "| True |" in p.stdout
+
+
+def test_gradient_benchmark_runs():
+    p = subprocess.run(
+        [sys.executable, "benchmarks/gradient_bench.py", "--quick", "--threads", "one"]
+        + ["--sizes", "32x64", "--no-torch", "--no-jax"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "| 32x64 | float64 |" in p.stdout and "`delta1.dot(a0.T)`" in p.stdout
