@@ -134,16 +134,7 @@ def test_training_that_diverges_is_exit_code_1_in_one_line(monkeypatch):
     assert "Traceback" not in r.output
 
 
-# -- the codes themselves --------------------------------------------------------------------------
-
-
-def test_verdicts_and_the_worst_of_several():
-    assert exitcodes.VERDICTS == {"PROVED": 0, "REFUTED": 1, "UNDECIDED": 3}
-    assert exitcodes.worst([]) == 0
-    assert exitcodes.worst([0, 3, 0]) == 3
-    assert exitcodes.worst([3, 1, 0]) == 1
-    assert exitcodes.worst([1, 2, 3]) == 2
-    assert exitcodes.passed(True) == 0 and exitcodes.passed(False) == 1
+# -- the codes in the help -------------------------------------------------------------------------
 
 
 def test_the_group_help_names_the_exit_codes_and_debug():
