@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sympy as sp
+from sympy.codegen.cfunctions import expm1
 from sympy.printing.numpy import NumPyPrinter
 
 x = sp.Symbol("x", real=True)
@@ -217,6 +218,70 @@ _NP_RELU_PRIME = """if out is None:
 return numpy.greater(z, 0.0, out=out)"""
 
 
+def _gelu(x, a):
+    # the tanh form of GELU, x Phi(x) with Phi ~ (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2
+    return x / 2 * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + sp.Rational(44715, 10**6) * x**3)))
+
+
+def _silu(x, a):
+    return x / (1 + sp.exp(-x))
+
+
+def _elu(x, a):
+    # alpha = 1; expm1 is e^x - 1 without its cancellation near 0, and SymPy prints it as such
+    return sp.Piecewise((x, x > 0), (expm1(x), True))
+
+
+# (1 + tanh u) / 2 = sigma(2u): gelu(z) = z sigma(2u) and gelu'(z) = sigma(2u) + z (2u)'
+# sigma'(2u), spelt as the sigmoid's are, with 2u = 1.59... z + 0.0713... z^3 and (2u)' =
+# 1.59... + 0.214... z^2 (sqrt(2/pi) and 0.044715 folded in, correctly rounded). e^-2u = inf
+# gives gelu = -0 (z below about -21); beyond |z| = 1e4, where z^3 would overflow and gelu' is 0
+# or 1 to every digit, gelu' reads z as +-1e4.
+_NP_GELU = """@numpy.errstate(over="ignore")
+t = numpy.multiply(z, z)
+t *= -0.07135481627260025
+t -= 1.5957691216057308
+t *= z
+numpy.exp(t, out=t)
+t += 1.0
+return numpy.divide(z, t, out=t)"""
+_NP_GELU_PRIME = """@numpy.errstate(over="ignore")
+z = numpy.clip(z, -1e4, 1e4)
+z2 = numpy.multiply(z, z)
+s = z2 * 0.07135481627260025
+s += 1.5957691216057308
+s *= z
+d = numpy.cosh(s)
+d *= 2.0
+d += 2.0
+z2 *= 0.21406444881780073
+z2 += 1.5957691216057308
+z2 *= z
+numpy.divide(z2, d, out=z2)
+numpy.negative(s, out=s)
+numpy.exp(s, out=s)
+s += 1.0
+numpy.divide(1.0, s, out=s)
+return numpy.add(s, z2, out=z2)"""
+# silu(z) = z sigma(z) and silu'(z) = sigma(z) + z sigma'(z), with sigma' = 1/(2 + 2 cosh z):
+# no cancellation in either tail (e^-z or cosh = inf gives exactly 0).
+_NP_SILU = """@numpy.errstate(over="ignore")
+e = numpy.negative(z)
+numpy.exp(e, out=e)
+e += 1.0
+return numpy.divide(z, e, out=e)"""
+_NP_SILU_PRIME = """@numpy.errstate(over="ignore")
+d = numpy.cosh(z)
+d *= 2.0
+d += 2.0
+numpy.divide(z, d, out=d)
+e = numpy.negative(z)
+numpy.exp(e, out=e)
+e += 1.0
+numpy.divide(1.0, e, out=e)
+return numpy.add(d, e, out=d)"""
+
+
 ACTIVATIONS: dict[str, Activation] = {
     row.name: row
     for row in [
@@ -295,6 +360,40 @@ ACTIVATIONS: dict[str, Activation] = {
             numpy="numpy.positive(z, out=out)",
             numpy_prime="numpy.ones_like(z)",
             output_prime=lambda a: sp.Integer(1),
+        ),
+        Activation(
+            "gelu",
+            r"\operatorname{gelu}",
+            "gelu",
+            _gelu,
+            analytic=True,
+            init="he",
+            # the minimum, -0.170 at z = -0.75, rounded down
+            values=sp.Interval(-sp.Rational(171, 1000), sp.oo),
+            numpy=_NP_GELU,
+            numpy_prime=_NP_GELU_PRIME,
+        ),
+        Activation(
+            "silu",
+            r"\operatorname{silu}",
+            "silu",
+            _silu,
+            analytic=True,
+            init="he",
+            # the minimum, -0.2785 at z = -1.278, rounded down
+            values=sp.Interval(-sp.Rational(279, 1000), sp.oo),
+            numpy=_NP_SILU,
+            numpy_prime=_NP_SILU_PRIME,
+        ),
+        Activation(
+            "elu",
+            r"\operatorname{elu}",
+            "elu",
+            _elu,
+            analytic=False,
+            init="he",
+            values=sp.Interval.open(-1, sp.oo),
+            kinked=True,
         ),
     ]
 }

@@ -121,6 +121,18 @@ def _softmax_cross_entropy(z, y, j, N):
     return -sp.Sum(y[j] * sp.log(sp.exp(z[j]) / sp.Sum(sp.exp(z[i]), (i, 0, N - 1))), (j, 0, N - 1))
 
 
+def _half_squared(a, y, j, N):
+    return sp.Sum((a[j] - y[j]) ** 2, (j, 0, N - 1)) / 2
+
+
+def _huber(a, y, j, N):
+    # delta = 1: r^2/2 for |r| <= 1 and |r| - 1/2 beyond, r = a - y; |r| is written by its sign
+    # in each branch, so that no |.| is differentiated
+    r, half = a[j] - y[j], sp.Rational(1, 2)
+    huber = sp.Piecewise((r - half, r > 1), (-r - half, r < -1), (r**2 / 2, True))
+    return sp.Sum(huber, (j, 0, N - 1))
+
+
 LOSSES: dict[str, Loss] = {
     row.name: row
     for row in [
@@ -138,6 +150,8 @@ LOSSES: dict[str, Loss] = {
             targets=SIMPLEX,
             output_activation="softmax",
         ),
+        Loss("half-squared", _half_squared),
+        Loss("huber", _huber),
     ]
 }
 """Losses by CLI name. Adding a loss is adding a row."""

@@ -142,3 +142,11 @@ def test_softmax_row_writes_out_each_column():
     assert activation_row("softmax") is softmax and activation_row("tanh") is ACTIVATIONS["tanh"]
     with pytest.raises(KeyError, match="unknown activation 'swish'"):
         activation_row("swish")
+
+
+def test_elu_spells_itself_through_sympy_and_gelu_is_the_tanh_form():
+    assert ACTIVATIONS["elu"].numpy.startswith("@numpy.errstate(over=")
+    assert "numpy.expm1(z)" in ACTIVATIONS["elu"].numpy  # e^z - 1 without cancellation at 0
+    u = sp.sqrt(2 / sp.pi) * (x + sp.Rational(44715, 1000000) * x**3)
+    assert ACTIVATIONS["gelu"].expression(x) == x / 2 * (1 + sp.tanh(u))
+    assert ACTIVATIONS["silu"].expression(x) == x / (1 + sp.exp(-x))

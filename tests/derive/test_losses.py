@@ -55,13 +55,27 @@ def _written_out_huber(r):
 RESIDUALS = [sp.Rational(-5, 2), -1, sp.Rational(-1, 3), 0, sp.Rational(3, 4), 1, sp.Rational(7, 5)]
 
 
+@pytest.mark.parametrize("huber", [HUBER_WITH_ABS, LOSSES["huber"]], ids=lambda h: h.name)
 @pytest.mark.parametrize("r", RESIDUALS)
-def test_a_piecewise_loss_keeps_every_branch(r):
+def test_a_piecewise_loss_keeps_every_branch(huber, r):
     # Independent of loss_rule: SymPy's derivative of the written-out term by a, at a = y + r.
     at = {a: r + sp.Rational(1, 7), y: sp.Rational(1, 7)}
     want = sp.diff(_written_out_huber(a - y), a).subs(at)
-    got = loss_rule(HUBER_WITH_ABS).subs({out_k: at[a], y_k: at[y]})
+    got = loss_rule(huber).subs({out_k: at[a], y_k: at[y]})
     assert got == want == max(-1, min(1, r))
+
+
+def test_the_huber_row_is_huber_and_c1():
+    o, t, j = sp.IndexedBase("o"), sp.IndexedBase("t"), sp.Symbol("j", integer=True)
+    c0 = LOSSES["huber"].per_sample(o, t, j, 1).doit()
+    for r in RESIDUALS:
+        assert c0.subs({o[0]: r, t[0]: 0}) == _written_out_huber(sp.sympify(r))
+    assert set(LOSSES["huber"].kinks) == {out_k - y_k - 1, out_k - y_k + 1}
+
+
+def test_half_squared_is_a_minus_y():
+    assert sp.expand(loss_rule(LOSSES["half-squared"]) - (out_k - y_k)) == 0
+    assert LOSSES["half-squared"].rational and LOSSES["huber"].rational
 
 
 def test_the_k_in_range_piecewise_takes_its_branch_and_the_losss_stays_whole():
