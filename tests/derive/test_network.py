@@ -102,12 +102,6 @@ def test_deep_networks_derive_layer_by_layer():
     assert d.matrix[("W", 1)] == d.symbols.layers[1].delta * d.symbols.a0.T
 
 
-def test_expand_reaches_the_inputs(seed):
-    full = seed.expand(seed.matrix[("W", 1)])
-    names = {m.name for m in full.atoms(sp.MatrixSymbol)}
-    assert names == {"W1", "W2", "W3", "b1", "b2", "b3", "a0", "y"}
-
-
 def test_softmax_cross_entropy_last_delta_is_a_minus_y_over_n():
     d = derive_network(NetworkSpec(2, loss="softmax-cross-entropy"))
     s = d.symbols
