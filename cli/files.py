@@ -23,16 +23,16 @@ def check_writable(path: str | os.PathLike) -> Path:
     return path
 
 
-def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+def write_atomic(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
     """Call ``write(tmp)`` to fill a temporary file beside ``path``, then rename it over ``path``.
 
     An existing file at ``path`` stays untouched until the new one is complete; if ``write``
     fails or is interrupted, the temporary file is removed and ``path`` is as it was.
     """
     path = check_writable(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent or ".")
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent or ".")
     os.close(fd)
-    tmp = Path(tmp)
+    tmp = Path(name)
     try:
         write(tmp)
         with open(tmp, "rb+") as f:

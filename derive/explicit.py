@@ -8,6 +8,7 @@ like the rest of the package) and shared subexpressions are evaluated once.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TypeAlias
 
 import sympy as sp
 from sympy.matrices.expressions import (
@@ -22,7 +23,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from .activations import Softmax
 
-Matrix = sp.ImmutableMatrix
+Matrix: TypeAlias = sp.ImmutableMatrix
 
 
 def _matmul(e, ev):

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypeAlias
 
 import sympy as sp
 
 from .activations import OUTPUT_ACTIVATIONS, Activation, boundaries
 
-Indexed = sp.IndexedBase
+Indexed: TypeAlias = sp.IndexedBase
 
 # Per-sample scalars of the loss rule: the output unit (a or z, by the loss) and its target.
 out_k, y_k = sp.symbols("out_k y_k", real=True)

@@ -7,7 +7,7 @@ from sympy.matrices.expressions import OneMatrix
 
 from . import rules
 from .activations import ACTIVATIONS, Softmax
-from .derivation import Derivation, step_keys
+from .derivation import Derivation, Key, step_keys
 from .losses import LOSSES
 from .notation import j, k, n, network_symbols
 from .spec import NetworkSpec
@@ -33,7 +33,9 @@ def derive_network(spec: NetworkSpec) -> Derivation:
     s = network_symbols(spec)
     # The index form is derived with symbolic widths, so that sums over j stay sums, and the
     # concrete widths are put into the bounds afterwards.
-    generic = NetworkSpec(spec.layers, None, spec.activations, spec.loss, spec.leaky_slope)
+    generic = NetworkSpec(
+        spec.layers, activations=spec.activations, loss=spec.loss, leaky_slope=spec.leaky_slope
+    )
     s1 = network_symbols(generic, batch=1)
     concrete = dict(zip(generic.widths, spec.widths, strict=True))
     forward: dict[sp.MatrixSymbol, sp.MatrixExpr] = {}
@@ -42,7 +44,9 @@ def derive_network(spec: NetworkSpec) -> Derivation:
         act = activation_of(spec, l)
         forward[ls.a] = ls.z.applyfunc(act.function) if act else Softmax(ls.z)
 
-    deltas, matrix, index = {}, {}, {}
+    deltas: dict[sp.MatrixSymbol, sp.MatrixExpr] = {}
+    matrix: dict[Key, sp.MatrixExpr] = {}
+    index: dict[Key, sp.Expr] = {}
     L = spec.layers
     loss_rule = rules.loss_rule(LOSSES[spec.loss])
     for l in range(L, 0, -1):

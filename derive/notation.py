@@ -78,3 +78,11 @@ def split_name(name: str) -> tuple[str, int] | None:
     """``"delta3"`` -> ``("delta", 3)``; None for names outside the notation (``y``)."""
     m = NAME.match(name)
     return (m.group(1), int(m.group(2))) if m else None
+
+
+def layer_name(name: str) -> tuple[str, int]:
+    """``split_name`` of a name known to be a layer quantity; ValueError for any other name."""
+    parts = split_name(name)
+    if parts is None:
+        raise ValueError(f"{name!r} is not a layer quantity such as W1, a0 or delta2")
+    return parts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import sympy as sp
 
@@ -16,7 +17,7 @@ class SpecError(InputError):
     """A specification that cannot describe a network; the message names the fix."""
 
 
-Width = int | sp.Symbol
+Width: TypeAlias = int | sp.Symbol
 
 
 def width_symbol(l: int) -> sp.Symbol:
@@ -41,7 +42,9 @@ class NetworkSpec:
     """
 
     layers: int
-    widths: tuple[Width, ...] | None = None
+    # None (symbolic widths) is replaced by the symbols n_0 ... n_L in __post_init__: readers
+    # always find a tuple.
+    widths: tuple[Width, ...] = None  # type: ignore[assignment]
     activations: tuple[str, ...] | str = DEFAULT_ACTIVATION
     loss: str = DEFAULT_LOSS
     leaky_slope: sp.Rational = LEAKY_SLOPE
@@ -195,4 +198,6 @@ def parse_spec(
             raise SpecError(
                 f"--leaky-slope {leaky_slope!r} is not a number: give e.g. --leaky-slope 0.01"
             ) from None
-    return NetworkSpec(layers, None if parsed is None else tuple(parsed), **settings)
+    if parsed is not None:
+        settings["widths"] = tuple(parsed)
+    return NetworkSpec(layers, **settings)

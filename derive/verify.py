@@ -26,7 +26,7 @@ from .derivation import Derivation, Key, step_keys
 from .explicit import explicit
 from .losses import LOSSES, SIMPLEX
 from .network import activation_of, derive_network
-from .notation import network_symbols
+from .notation import NetworkSymbols, network_symbols
 from .spec import NetworkSpec
 from .unrolled import AbstractExp, Flat, forward, symengine_available
 
@@ -127,7 +127,7 @@ class _Check:
     """The state of one verification; ``tail`` checks every entry of one rule."""
 
     spec: NetworkSpec
-    s: object
+    s: NetworkSymbols
     flat: Flat
     rules: dict
     targets: dict

@@ -110,7 +110,8 @@ def _indices(spec: NetworkSpec, name: Name, where: str) -> tuple[str, ...]:
             f"{where}: {name.letter} takes {want} ind{'ices' if want == 2 else 'ex'}, "
             f"got {len(name.indices)}: write e.g. {_example(name.letter)}"
         )
-    layer = spec.layers if name.letter == "y" else name.layer
+    # y has no layer of its own (it is the output layer's); every other name has one by now
+    layer = spec.layers if name.layer is None else name.layer
     layers = (layer, layer - 1) if name.letter == "w" else (layer,)
     if all(spec.widths[m] == 1 for m in layers):
         return ("0",) * want
@@ -162,7 +163,7 @@ class _Builder:
         if rule == "call":
             return self.call(str(args[0]), self.build(args[1]))
         if rule == "plainsum":
-            letter = re.search(r"_\{?([a-z])", str(args[0])).group(1)
+            letter = _first(r"_\{?([a-z])", str(args[0]))
             return self.sum(letter, None, self.build(args[1]), str(args[0]))
         if rule == "bigsum":
             return self.bigsum(str(args[0]), self.build(args[1]))
@@ -253,10 +254,10 @@ class _Builder:
         )
 
     def bigsum(self, token: str, body: sp.Expr) -> sp.Expr:
-        m = re.match(r"\\sum\s*_\s*\{?\s*([a-z])", token)
+        letter = _first(r"\\sum\s*_\s*\{?\s*([a-z])", token)
         bound = re.search(r"n_\s*\{?\s*(L\s*-\s*\d+|L|\d+)", token)
         layer = read_layer(bound.group(1), self.spec.layers, token) if bound else None
-        return self.sum(m.group(1), layer, body, token)
+        return self.sum(letter, layer, body, token)
 
     def sum(self, letter: str, layer: int | None, body: sp.Expr, where: str) -> sp.Expr:
         """The sum over ``letter`` = 0 ... n_layer - 1; the layer is the one it indexes."""
@@ -291,13 +292,17 @@ class _Builder:
 
 def generic_symbols(spec: NetworkSpec) -> NetworkSymbols:
     """The symbols of one sample with symbolic widths: those of ``Derivation.index_symbols``."""
-    generic = NetworkSpec(spec.layers, None, spec.activations, spec.loss, spec.leaky_slope)
+    generic = NetworkSpec(
+        spec.layers, activations=spec.activations, loss=spec.loss, leaky_slope=spec.leaky_slope
+    )
     return network_symbols(generic, batch=1)
 
 
 def concrete_widths(spec: NetworkSpec) -> dict[sp.Symbol, sp.Expr]:
     """n_l -> the spec's width, as ``derive_network`` puts concrete widths into index forms."""
-    generic = NetworkSpec(spec.layers, None, spec.activations, spec.loss, spec.leaky_slope)
+    generic = NetworkSpec(
+        spec.layers, activations=spec.activations, loss=spec.loss, leaky_slope=spec.leaky_slope
+    )
     return dict(zip(generic.widths, spec.widths, strict=True))
 
 
@@ -329,3 +334,11 @@ def parse_claim(spec: NetworkSpec, text: str) -> sp.Expr:
             f"the claim names a unit that the network (widths {spec.describe()}) does not "
             "have: indices count from 0 to the layer's width - 1"
         ) from None
+
+
+def _first(pattern: str, token: str) -> str:
+    """The first group of ``pattern`` in a token the grammar has already matched."""
+    m = re.search(pattern, token)
+    if m is None:
+        raise ClaimError(f"cannot read {token!r}: write the sum as sum_j(...) or \\sum_{{j}}")
+    return m.group(1)

@@ -14,7 +14,7 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..activations import ACTIVATIONS
-from ..notation import split_name
+from ..notation import layer_name
 from ..spec import NetworkSpec
 from .claims import Target, concrete_widths
 from .truth import ProofTask
@@ -152,7 +152,7 @@ def _entry_name(key: tuple) -> str:
     name, row, col = key
     if name == "y":
         return f"y_{row}"
-    letter, l = split_name(name)
+    letter, l = layer_name(name)
     return f"w^({l})_{row}{col}" if letter == "W" else f"{letter}^({l})_{row}"
 
 

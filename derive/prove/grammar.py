@@ -169,7 +169,8 @@ def _syntax_error(text: str, e: Exception) -> ClaimError:
         return ClaimError("the claim ends too early: close every bracket and finish the last term")
     col = getattr(e, "column", "?")
     if isinstance(e, UnexpectedCharacters):
-        bad = text[e.pos_in_stream : e.pos_in_stream + 12]
+        at = e.pos_in_stream or 0
+        bad = text[at : at + 12]
         return ClaimError(
             f"cannot read {bad!r} at column {col}: the claim may use numbers, + - * / ^, "
             "brackets, a^(l)_k, z^(l)_j, w^(l)_jk, b^(l)_j, y_j, sigma(...), sigma'(...) and "

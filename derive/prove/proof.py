@@ -10,7 +10,7 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..activations import ACTIVATIONS
-from ..notation import split_name
+from ..notation import layer_name, split_name
 from ..spec import NetworkSpec
 from .truth import ProofTask
 
@@ -34,7 +34,7 @@ def _activations_of_z(spec: NetworkSpec, expr: sp.Expr) -> sp.Expr:
     """a^(l)_i -> sigma_l(z^(l)_i) for every layer l >= 1."""
 
     def definition(e: MatrixElement) -> sp.Expr:
-        (_, l) = split_name(e.parent.name)
+        (_, l) = layer_name(e.parent.name)
         act = ACTIVATIONS[spec.activations[l - 1]]
         z = sp.MatrixSymbol(f"z{l}", *e.parent.shape)
         return act.function(z[e.i, e.j])
@@ -43,7 +43,7 @@ def _activations_of_z(spec: NetworkSpec, expr: sp.Expr) -> sp.Expr:
         if not isinstance(e, MatrixElement):
             return False
         parts = split_name(getattr(e.parent, "name", ""))
-        return bool(parts) and parts[0] == "a" and parts[1] >= 1
+        return parts is not None and parts[0] == "a" and parts[1] >= 1
 
     return expr.replace(is_activation, definition)
 

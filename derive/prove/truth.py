@@ -14,7 +14,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..losses import LOSSES
 from ..network import Derivation
-from ..notation import j, k, split_name
+from ..notation import j, k, layer_name
 from ..rules import loss_rule, out_k, y_k
 from ..spec import NetworkSpec
 from .claims import Target, concrete_widths, generic_symbols, index_symbol
@@ -51,7 +51,7 @@ def _resolve(d: Derivation, expr: sp.Expr) -> sp.Expr:
     expr = _fresh_sums(expr)
 
     def upstream(e: MatrixElement) -> sp.Expr:
-        (_, m) = split_name(e.parent.name)
+        (_, m) = layer_name(e.parent.name)
         return _resolve(d, _fresh_sums(d.index[("a", m)]).xreplace({k: e.i}))
 
     return expr.replace(

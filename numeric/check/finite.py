@@ -38,7 +38,7 @@ from bpverify.derive import rules as derive_rules
 from bpverify.derive.activations import DefinitionPrinter
 from bpverify.derive.activations import x as _x
 from bpverify.derive.losses import out_k, y_k
-from bpverify.derive.notation import network_symbols, split_name
+from bpverify.derive.notation import layer_name, network_symbols
 
 from ..codegen.printer import BackpropPrinter
 
@@ -337,7 +337,7 @@ class FiniteDifferences:
 def _perturbed_of(name: str) -> tuple[str, int]:
     """What the differences of gradient ``name`` perturb: ("W", 1) for "W1", ("a", 0) for
     "dC_da0"."""
-    kind, l = split_name(name)
+    kind, l = layer_name(name)
     return ("a" if kind == "dC_da" else kind), l
 
 

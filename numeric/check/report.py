@@ -172,7 +172,7 @@ def to_junit(reports: list[Report]) -> str:
             cases.append((f"{c.tensor} {'-'.join(c.pair)}", failure, skipped))
         cases += [(f"{p.tensor or 'grad-fn'} problem", p.message, None) for p in r.problems]
         for name, failure, skipped in cases:
-            case = ET.SubElement(suite, "testcase", classname=suite.get("name"), name=name)
+            case = ET.SubElement(suite, "testcase", classname=suite.get("name", ""), name=name)
             if failure is not None:
                 ET.SubElement(case, "failure", message=failure).text = failure
             if skipped is not None:

@@ -134,7 +134,8 @@ def train(
         raise ValueError(f"batch_size must be a whole number >= 1 or None, got {batch_size!r}")
     if batch_size is not None and batch_size < 1:
         raise ValueError(f"batch_size must be a whole number >= 1 or None, got {batch_size!r}")
-    full_batch = batch_size is None or batch_size >= n
+    step = n if batch_size is None else int(batch_size)
+    full_batch = step >= n
 
     if history is None:
         history = History(epochs=int(start_epoch))
@@ -143,27 +144,32 @@ def train(
             f"the history has {history.epochs} epochs but start_epoch is {start_epoch}: "
             "pass start_epoch=history.epochs to resume"
         )
+    train_accuracy: list[float] = []
+    test_accuracy: list[float] = []
     if accuracy is not None:
-        history.train_accuracy = [] if history.train_accuracy is None else history.train_accuracy
-        history.test_accuracy = [] if history.test_accuracy is None else history.test_accuracy
+        if history.train_accuracy is None:
+            history.train_accuracy = []
+        if history.test_accuracy is None:
+            history.test_accuracy = []
+        train_accuracy, test_accuracy = history.train_accuracy, history.test_accuracy
 
     for epoch in range(int(start_epoch) + 1, int(start_epoch) + int(epochs) + 1):
         if full_batch:
             _step(program, params, X, Y, optimizer, epoch)
         else:
             order = rng.permutation(n)
-            for start in range(0, n, batch_size):
-                batch = order[start : start + batch_size]
+            for start in range(0, n, step):
+                batch = order[start : start + step]
                 _step(program, params, X[batch], Y[batch], optimizer, epoch)
 
         history.train_loss.append(_loss(program, params, X, Y, epoch, "loss"))
-        if has_test:
+        if X_test is not None and Y_test is not None:
             history.test_loss.append(_loss(program, params, X_test, Y_test, epoch, "test loss"))
         if accuracy is not None:
-            history.train_accuracy.append(float(accuracy(Y, _forward(program, params, X))))
-            if has_test:
+            train_accuracy.append(float(accuracy(Y, _forward(program, params, X))))
+            if X_test is not None and Y_test is not None:
                 outputs = _forward(program, params, X_test)
-                history.test_accuracy.append(float(accuracy(Y_test, outputs)))
+                test_accuracy.append(float(accuracy(Y_test, outputs)))
         history.epochs = epoch
         if check is not None:
             check(epoch)

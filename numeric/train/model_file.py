@@ -188,7 +188,7 @@ def load_model(path: str | os.PathLike[str]) -> tuple[NetworkSpec, dict[str, np.
 
     history = None
     if "history.train_loss" in arrays:
-        lists = {}
+        lists: dict[str, Any] = {}
         for key in _HISTORY_LISTS:
             values = arrays.get(f"history.{key}")
             lists[key] = None if values is None else [float(v) for v in np.atleast_1d(values)]
@@ -244,7 +244,7 @@ def restore_rng(meta: dict) -> np.random.Generator | None:
 
 def _check_params(params: dict[str, np.ndarray], spec: NetworkSpec, where: str) -> None:
     n = spec.widths
-    expected = {}
+    expected: dict[str, tuple[int, ...]] = {}
     for l in range(1, spec.layers + 1):
         expected[f"W{l}"] = (int(n[l]), int(n[l - 1]))
         expected[f"b{l}"] = (int(n[l]),)
@@ -322,7 +322,7 @@ def _write_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
         ) from None
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
             f.flush()
             os.fsync(f.fileno())
         with contextlib.suppress(OSError):

@@ -128,8 +128,8 @@ class Optimizer:
             if name not in buffers:
                 raise OptimizerError(f"unknown buffer {key!r} in {self.name} optimizer state")
             buffers[name][param] = np.array(value, copy=True)
-        for h, value in hyper.items():
-            setattr(self, h, value)
+        for h, setting in hyper.items():
+            setattr(self, h, setting)
         self.t = int(t)
         self.state = buffers
 
