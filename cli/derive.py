@@ -5,14 +5,14 @@ from __future__ import annotations
 import click
 
 from .files import check_writable, write_text_atomic
-from .options import network_spec, output_option, with_network_options
+from .options import LibraryChoice, network_spec, output_option, with_network_options
 
 
 @click.command()
 @with_network_options
 @click.option(
     "--form",
-    type=click.Choice(["index", "matrix", "unrolled", "all"]),
+    type=LibraryChoice("bpverify.derive.report:FORM_CHOICES"),
     default="all",
     show_default=True,
     help="index (the seed's w_jk), matrix, unrolled (concrete widths) or all "

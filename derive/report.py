@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from .activations import Softmax
-from .derivation import Derivation, Gradient, Key
+from .derivation import FORMS, Derivation, Gradient, Key
 from .losses import LOSSES
 from .notation import NetworkSymbols, j, k
 from .printing import latex, pretty
@@ -24,6 +24,10 @@ FORM_TITLES = {
     "matrix": "matrix form: n samples as columns, C = (1/n) sum_i C_i",
     "unrolled": "unrolled form: every entry of the concrete network, one sample",
 }
+
+
+FORM_CHOICES = (*FORMS, "all")
+"""What ``form`` may be in every function here: one form, or ``all`` (see ``forms_of``)."""
 
 
 def forms_of(derivation: Derivation, form: str) -> list[str]:
