@@ -11,6 +11,9 @@ from . import exitcodes
 from .files import check_writable, write_atomic
 from .options import LibraryChoice, library, with_network_options
 
+DATA_DEFAULT = "by data set, see docs/train.md"
+"""Where the training defaults are: one row per data set (``numeric/train/defaults.py``)."""
+
 
 @click.command()
 @click.option(
@@ -31,18 +34,32 @@ from .options import LibraryChoice, library, with_network_options
 @click.option(
     "--hidden",
     default=None,
-    help="Hidden widths, e.g. 16,16: input and output widths come from the data.",
+    help="Hidden widths, e.g. 16,16: input and output widths come from the data "
+    f"(default: {DATA_DEFAULT}; a file needs --hidden or --widths).",
 )
 @click.option(
     "--optimizer",
     type=LibraryChoice("bpverify.numeric.train.optim:OPTIMIZERS"),
-    default="adam",
-    show_default=True,
+    default=None,
+    help=f"The optimiser (default: {DATA_DEFAULT}).",
 )
-@click.option("--lr", type=float, default=None, help="Learning rate (default: by optimizer).")
-@click.option("--epochs", type=click.IntRange(min=0), default=200, show_default=True)
 @click.option(
-    "--batch-size", type=click.IntRange(min=0), default=32, show_default=True, help="0: full batch."
+    "--lr",
+    type=float,
+    default=None,
+    help=f"Learning rate (default: {DATA_DEFAULT}, or the optimiser's own).",
+)
+@click.option(
+    "--epochs",
+    type=click.IntRange(min=0),
+    default=None,
+    help=f"Epochs (default: {DATA_DEFAULT}).",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=0),
+    default=None,
+    help=f"Samples per step, 0 for the full batch (default: {DATA_DEFAULT}).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
@@ -102,15 +119,19 @@ def train(
     gradients; nothing is saved), 2 bad input.
 
     \b
+    Each bundled data set has its own defaults for the network and the training, which the
+    summary line names; every option given wins over them.
+
+    \b
     Example:
-      bpverify train --data xor --widths 2,4,1 --lr 0.1 --epochs 500 --batch-size 0
+      bpverify train --data xor
       bpverify train --data moons --hidden 16,16 --activation tanh --epochs 100
     """
     import numpy as np
 
     from bpverify.numeric.codegen.program import Program
     from bpverify.numeric.init import init_params
-    from bpverify.numeric.train import datasets, model_file, session
+    from bpverify.numeric.train import datasets, defaults, model_file, session
     from bpverify.numeric.train.loop import GradientCheckFailed, TrainingStopped
     from bpverify.numeric.train.loop import train as run
     from bpverify.numeric.train.optim import make_optimizer
@@ -125,6 +146,16 @@ def train(
     dataset = datasets.load(data, target=target, n=samples, rng=rng, noise=noise)
     train_set, test_set = dataset.split(session.test_fraction(len(dataset), test_fraction), rng)
 
+    fixed = ["hidden"] if widths or layers or load_path else []
+    settings = defaults.choose(
+        data,
+        fixed=[*fixed, "optimizer", "lr"] if load_path else fixed,
+        hidden=hidden,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        optimizer=optimizer,
+    )
     meta = None
     if load_path:
         spec, params, meta = model_file.load_model(load_path)
@@ -132,7 +163,7 @@ def train(
     else:
         spec = session.network_for(
             dataset,
-            hidden=hidden,
+            hidden=settings.hidden,
             layers=layers,
             widths=widths,
             activation=activation,
@@ -142,7 +173,7 @@ def train(
         params = init_params(spec.widths, spec.activations, rng)
     params = {k: v.astype(dtype) for k, v in params.items()}
     opt = (model_file.restore_optimizer(meta, lr=lr) if meta else None) or make_optimizer(
-        optimizer, lr
+        settings.optimizer or settings.defaults.optimizer, settings.lr
     )
     rng = (model_file.restore_rng(meta) if meta else None) or rng
     X, Y = train_set.astype(dtype)
@@ -154,7 +185,7 @@ def train(
         if check:
             check(start)
         with click.progressbar(
-            length=epochs,
+            length=settings.epochs,
             label=f"training {spec.describe()}",
             file=sys.stderr,
             item_show_func=lambda text: text,
@@ -165,8 +196,8 @@ def train(
                 X,
                 Y,
                 optimizer=opt,
-                epochs=epochs,
-                batch_size=batch_size or None,
+                epochs=settings.epochs,
+                batch_size=settings.batch_size,
                 rng=rng,
                 X_test=X_test,
                 Y_test=Y_test,
@@ -192,15 +223,16 @@ def train(
     if plot:
         write_atomic(plot, lambda tmp: plot_losses(history, tmp))
     summary = session.summary(history, spec)
-    click.echo(_line(summary))
+    click.echo(_line(summary, settings.describe()))
     if as_json:
         click.echo(json.dumps(summary))
 
 
-def _line(summary: dict) -> str:
-    """The summary as one line: epochs, then each loss and accuracy that was measured."""
+def _line(summary: dict, defaults: str) -> str:
+    """The summary as one line: epochs, then each loss and accuracy that was measured, then the
+    defaults used (as options, so that a reader can change one and run again)."""
     parts = [f"epochs {summary['epochs']}"]
     for key in ("train_loss", "test_loss", "train_accuracy", "test_accuracy"):
         if summary[key] is not None:
             parts.append(f"{key.replace('_', ' ')} {summary[key]:.4g}")
-    return ", ".join(parts)
+    return ", ".join(parts) + (f"; {defaults}" if defaults else "")
