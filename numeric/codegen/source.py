@@ -285,7 +285,7 @@ def _gradients_function(net: _Network, inputs: bool) -> FunctionDefinition:
             " never freed."
         )
         return _function("_gradients_and_inputs", args, doc, body)
-    doc = f"dC/dW^(l) and dC/db^(l) for l = {L}, ..., 1: backpropagation from delta^({L})."
+    doc = f"dC/dW^(l) and dC/db^(l) of every layer: backpropagation from delta^({L}) down."
     return _function("_gradients", args, doc, body)
 
 
@@ -406,7 +406,7 @@ def _module(net: _Network, functions: list[str], helpers: set[str], cost_args) -
         text = line[2:] if line.startswith("%") else line
         # LaTeX reads a line break as a space: long rows continue on the next comment line
         header += textwrap.wrap(
-            text, LINE_LENGTH - 2, subsequent_indent="    ", break_long_words=False
+            text, LINE_LENGTH - 2, subsequent_indent="    ", break_on_hyphens=False
         ) or [""]
     paragraphs = [
         f"Backpropagation for {spec.describe()}: generated NumPy code.",

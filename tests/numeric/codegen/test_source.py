@@ -307,7 +307,7 @@ def test_generated_module_imports_with_only_numpy_and_matches_bit_for_bit(tmp_pa
         NetworkSpec(3, None, "sigmoid", "cross-entropy"),
         NetworkSpec(3, None, "tanh", "softmax-cross-entropy"),
         NetworkSpec(3, (2, 3, 3, 1), "tanh,relu,sigmoid", "cross-entropy"),
-        NetworkSpec(8, None, "tanh"),
+        NetworkSpec(30, None, "tanh"),
     ],
     ids=lambda s: s.describe(),
 )
