@@ -19,9 +19,9 @@ the derivation's own names (z1, a1, ..., delta3, dC_dW3, dC_db3, dC_da2, ..., de
 The backward pass plans its memory, since the temporaries of large layers cost page faults on
 every call: a quantity that dies in a statement lends its memory to the statement's result
 (``delta2 = numpy.multiply(tanh_prime(z2, out=z2), dC_da2, out=dC_da2)``), and the arrays that
-are no longer read are freed together, by one ``del`` just before the next statement that needs
-a new array of a layer's size. Nothing the caller passed in is written to. The module holds
-only the helpers its functions call.
+are no longer read are freed together, by one ``del`` just before the next statement that makes
+a new matrix, which reuses their memory. Nothing the caller passed in is written to. The module
+holds only the helpers its functions call.
 """
 
 from __future__ import annotations
@@ -213,9 +213,11 @@ class _Network:
         )
 
     def backward(self, inputs: bool) -> list[tuple[sp.MatrixSymbol, sp.MatrixExpr]]:
-        """The backward pass from delta^(L), layer by layer: dC/dW^(l) and dC/db^(l), then
-        dC/da^(l-1) = W^(l)T delta^(l) (a name, read once by delta^(l-1) and a result with
-        ``inputs``) and delta^(l-1). Where delta^(L) = f'(z^(L)) * G, G is named dC/da^(L)."""
+        """The backward pass from delta^(L), layer by layer: dC/da^(l-1) = W^(l)T delta^(l) (a
+        name, read once by delta^(l-1) and a result with ``inputs``) and delta^(l-1), then
+        dC/dW^(l) and dC/db^(l). delta^(l-1) comes first so that f'(z^(l-1)) or dC/da^(l-1),
+        which it leaves unread, can make room for dC/dW^(l). Where delta^(L) = f'(z^(L)) * G, G
+        is named dC/da^(L)."""
         s, L, matrix = self.symbols, self.L, self.derivation.matrix
         ones = sp.MatrixSymbol("ones", n, 1)
         top = s.layers[L]
@@ -228,17 +230,17 @@ class _Network:
         order.append((top.delta, delta))
         for l in reversed(s.layers):
             ls = s.layers[l]
-            order.append((_named(f"dC_d{ls.W.name}", ls.W), matrix[("W", l)]))
-            if l == L:
-                order.append((ones, Ones(n, s.a0)))
-            b = matrix[("b", l)].xreplace({OneMatrix(n, 1): ones})
-            order.append((_named(f"dC_d{ls.b.name}", ls.b), b))
             if l > 1:
                 below = s.layers[l - 1]
                 order.append((below.dC_da, matrix[("a", l - 1)]))
                 order.append((below.delta, self.deltas[below.delta]))
             elif inputs:
                 order.append((_named("dC_da0", s.a0), matrix[("a", 0)]))
+            order.append((_named(f"dC_d{ls.W.name}", ls.W), matrix[("W", l)]))
+            if l == L:
+                order.append((ones, Ones(n, s.a0)))
+            b = matrix[("b", l)].xreplace({OneMatrix(n, 1): ones})
+            order.append((_named(f"dC_d{ls.b.name}", ls.b), b))
         paired = {expr: name for expr, name in self.primes.values()}
         return [(m, e.xreplace(paired)) for m, e in order]
 
@@ -298,8 +300,10 @@ def _span(net: _Network, name) -> str:
 def _plan(statements, kept: set) -> list:
     """The statements with their memory planned: each that allocates may write into the memory
     of a quantity that dies in it instead (``_into``), and the arrays no longer read are freed
-    (``Free``) together, just before the next statement that makes a new array of a layer's
-    size, which can then reuse their memory. Arguments and results are never written to or
+    (``Free``) together, just before the next statement that makes a new matrix (dC/da^(l) or
+    dC/dW^(l); not a column), which can then reuse their memory. Freeing them only when they
+    are needed keeps the C allocator from handing a large free block back to the system, whose
+    pages would fault again on the next call. Arguments and results are never written to or
     freed."""
     last = {}
     for i, (_, e) in enumerate(statements):
@@ -319,7 +323,7 @@ def _plan(statements, kept: set) -> list:
         )
         e = _into(e, dying)
         new = not isinstance(e, Into)
-        if new and m.shape[1] == n and m.shape[0] != 1:
+        if new and m.shape[1] != 1:
             # a memory is freed when the last of its names goes
             holders = [*owner, *dead]
             freed = [d for d in dead if all(x in dead for x in holders if memory(x) == memory(d))]

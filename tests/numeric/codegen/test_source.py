@@ -209,11 +209,14 @@ def test_memory_is_freed_in_groups_and_lent_to_the_results():
     lines = _function(source, "_gradients")
     # delta^(l) takes the memory of dC/da^(l), which took that of the product W^(l+1)T delta^(l+1)
     assert "delta2 = numpy.multiply(tanh_prime(z2, out=z2), dC_da2, out=dC_da2)" in lines
-    # one del per layer below the output, just before the next new layer-sized array dC/da^(l)
+    # what is no longer read is freed together, just before the next new matrix (dC/da^(l-1)
+    # or dC/dW^(l)), which reuses the memory: two frees per layer below the output, one above
     frees = [i for i, line in enumerate(lines) if line.startswith("del ")]
-    assert len(frees) == L - 1
-    assert all(lines[i + 1].startswith("dC_da") for i in frees)
-    assert lines[frees[0]] == "del z3, a2"
+    assert len(frees) == 2 * L - 1
+    assert all(lines[i + 1].startswith(("dC_da", "dC_dW")) for i in frees)
+    assert lines[frees[0]] == "del z3" and lines[frees[0] + 1] == "dC_da2 = W3.T.dot(delta3)"
+    # delta^(l-1) before dC/dW^(l): f'(z^(l-1)) makes room for it
+    assert lines.index("del z2") + 1 == lines.index("dC_dW3 = delta3.dot(a2.T)")
     # the results are returned, never deleted; the inputs are never written to
     freed = {name for i in frees for name in lines[i].removeprefix("del ").split(", ")}
     assert not any(name.startswith(("dC_dW", "dC_db")) for name in freed)
@@ -222,6 +225,7 @@ def test_memory_is_freed_in_groups_and_lent_to_the_results():
     inputs = _function(source, "_gradients_and_inputs")
     assert not any("out=dC_da1" in line or "out=dC_da2" in line for line in inputs)
     assert "delta2 = numpy.multiply(tanh_prime(z2, out=z2), dC_da2, out=z2)" in inputs
+    assert source.count("\n    del ") <= 3 * L - 1  # the two functions together
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.describe())
