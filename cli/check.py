@@ -9,6 +9,7 @@ import click
 from . import exitcodes
 from .files import check_writable, write_text_atomic
 from .options import LibraryChoice, library, network_spec, with_network_options
+from .progress import reporter
 
 OPTIONS = "bpverify.numeric.check.options"
 """Where the check's options, their choices and defaults live (``CheckOptions``)."""
@@ -133,7 +134,8 @@ def check(
         checks = [config.ConfiguredCheck("", spec, grad_fn, options)]
     reports = []
     for c in checks:
-        report = check_gradients(c.spec, c.grad_fn, c.options, name=c.name)
+        with reporter(" ".join(filter(None, ["bpverify check", c.name]))) as progress:
+            report = check_gradients(c.spec, c.grad_fn, c.options, name=c.name, progress=progress)
         reports.append(report)
         click.echo(report.table())
         click.echo()

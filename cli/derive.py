@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
+from . import progress
 from .files import check_writable, write_text_atomic
 from .options import LibraryChoice, network_spec, output_option, with_network_options
+
+HINT = (
+    "bpverify derive: that is LaTeX source; to read it, --format text prints it as text, "
+    "-o gradients.tex writes a document to compile, --render gradients.png draws it"
+)
+"""Said once on stderr when LaTeX goes to a terminal: the bare blocks do not compile as they are."""
 
 
 @click.command()
@@ -62,19 +71,24 @@ def derive(layers, widths, activation, loss, leaky_slope, form, fmt, output, ren
         from bpverify.derive.unrolled import check_size
 
         check_size(spec)
-    derivation = derive_network(spec)
-    v = verify.verify(derivation) if check_rules else None
     write = {
         "latex": report.document if output else report.latex_block,
         "text": report.text_block,
         "json": report.to_json,
     }[fmt]
-    text = write(derivation, form, verification=v)
+    with progress.reporter("bpverify derive") as say:
+        say("deriving the rules")
+        derivation = derive_network(spec)
+        v = verify.verify(derivation, progress=say) if check_rules else None
+        say(f"writing the {form} form" if form != "all" else "writing every form")
+        text = write(derivation, form, verification=v)
     if output:
         write_text_atomic(output, text if text.endswith("\n") else text + "\n")
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text)
+        if fmt == "latex" and not render and progress.is_terminal(sys.stdout):
+            click.echo(HINT, err=True)
     if render:
         from .render import render_equations
 

@@ -40,6 +40,14 @@ class Group(click.Group):
             sys.exit(code)
         return code
 
+    def parse_args(self, ctx, args):
+        # Bare `bpverify` is a newcomer asking what there is: the help on stdout, exit 0 (click
+        # itself treats it as a usage error, on stderr with exit 2).
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            click.echo(ctx.get_help(), color=ctx.color)
+            ctx.exit(exitcodes.PASS)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)

@@ -8,6 +8,7 @@ import click
 
 from . import exitcodes
 from .options import library, network_spec, with_network_options
+from .progress import reporter
 
 MAX_CLAIM_LINES = 500
 """Most claims read from one --claim-file."""
@@ -75,7 +76,8 @@ def prove(
 def _prove(spec, wrt, claim, points, seed):
     from bpverify.derive.prove import prove as run
 
-    return run(spec, wrt, claim, points=points, seed=seed)
+    with reporter(f"bpverify prove {wrt}") as progress:
+        return run(spec, wrt, claim, points=points, seed=seed, progress=progress)
 
 
 def _prove_file(spec, wrt, path, as_json, points, seed):

@@ -17,6 +17,7 @@ the same at every depth. The summary says which instance was checked.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -91,8 +92,13 @@ def instance_of(spec: NetworkSpec) -> tuple[NetworkSpec, bool]:
     return NetworkSpec(L, tuple(widths), acts, spec.loss, spec.leaky_slope), True
 
 
-def verify(derivation: Derivation, seed: int = 0) -> Verification:
+def verify(
+    derivation: Derivation, seed: int = 0, progress: Callable[[str], None] | None = None
+) -> Verification:
     """Check every matrix-form rule of ``derivation`` against the unrolled network.
+
+    ``progress``, if given, is called with a short message before each rule is checked (the
+    command line shows it at a terminal; nothing here prints).
 
     Example:
         >>> v = verify(derive_network(NetworkSpec(layers=1, widths=(1, 1))))
@@ -116,9 +122,13 @@ def verify(derivation: Derivation, seed: int = 0) -> Verification:
     check.result.points = POINTS
     rational = all(activation_row(a).rational for a in spec.activations)
     check.result.exact = rational and LOSSES[spec.loss].rational
-    for l in range(spec.layers, 0, -1):
-        for key in step_keys(l):
-            check.tail(key)
+    keys = [key for l in range(spec.layers, 0, -1) for key in step_keys(l)]
+    for i, key in enumerate(keys, start=1):
+        if progress is not None:
+            variable, layer = key
+            wrt = "delta" if variable == "z" else f"dC/d{variable}"
+            progress(f"self-check: {wrt}^({layer}), rule {i} of {len(keys)}")
+        check.tail(key)
     return check.result
 
 

@@ -12,6 +12,7 @@ The claim is parsed (never evaluated as code) and put beside the truth (``truth`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -73,7 +74,15 @@ class Verdict:
         }
 
 
-def prove(spec: NetworkSpec, wrt: str, claim: str, *, points: int = 20, seed: int = 0) -> Verdict:
+def prove(
+    spec: NetworkSpec,
+    wrt: str,
+    claim: str,
+    *,
+    points: int = 20,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> Verdict:
     """Prove ``claim`` equal to dC_0/d(``wrt``) of ``spec``'s network, or refute it.
 
     Arguments:
@@ -83,6 +92,8 @@ def prove(spec: NetworkSpec, wrt: str, claim: str, *, points: int = 20, seed: in
         claim: the formula, in the plain language or LaTeX (see ``claims``).
         points: how many random networks to try for a counterexample.
         seed: the seed of those random networks.
+        progress: called with a short message as each stage starts (the command line shows it
+            at a terminal); nothing here prints.
 
     Raises ClaimError (a ValueError) for a claim, --wrt or network that cannot be checked.
 
@@ -98,8 +109,10 @@ def prove(spec: NetworkSpec, wrt: str, claim: str, *, points: int = 20, seed: in
         )
     if points < 1:
         raise ClaimError(f"points must be at least 1, got {points}")
+    say = progress or _quiet
     target = parse_wrt(spec, wrt)
     claimed = parse_claim(spec, claim)
+    say("deriving the rules")
     task = proof_task(_derivation(spec), target, claimed)
     claimed, truth, extra = task.claimed, task.truth, task.extra
     # The truth is shown in the claim's own index letters (w^(3)_pq: p and q).
@@ -110,9 +123,11 @@ def prove(spec: NetworkSpec, wrt: str, claim: str, *, points: int = 20, seed: in
     # The cheap proof (a, z, w, b, y as independent symbols) first; then the point search, so
     # that a wrong claim is refuted without the slower proofs through sigma's definition.
     stages = proof_stages(task)
+    say("simplifying claim - truth")
     stage = next(stages)
     if stage is None:
         evaluated: list[Probe] = []
+        say(f"looking for a counterexample at {points} random networks")
         refuted = search(task, points, seed, evaluated)
         if refuted is not None:
             probe, c, t, diff = refuted
@@ -133,6 +148,7 @@ def prove(spec: NetworkSpec, wrt: str, claim: str, *, points: int = 20, seed: in
                 largest_difference=float(diff),
                 points=len(evaluated),
             )
+        say("simplifying with the activations' definitions")
         stage = next((st for st in stages if st is not None), None)
     if stage is not None:
         message = f"the claim equals {what} = {shown}"
@@ -159,6 +175,10 @@ def prove(spec: NetworkSpec, wrt: str, claim: str, *, points: int = 20, seed: in
         points=len(evaluated),
         notes=notes,
     )
+
+
+def _quiet(message: str) -> None:
+    """No progress wanted."""
 
 
 @cache

@@ -37,7 +37,7 @@ from ..codegen.program import Program
 from ..init import init_params
 from . import usercode
 from .compare import FLOORS, NOISE_SAFETY, TOLERANCES, Comparison, compare, tolerance
-from .exact import UNROLLED_REFERENCE_LIMIT, Exact, Unrolled
+from .exact import REFERENCE_DIGITS, UNROLLED_REFERENCE_LIMIT, Exact, Unrolled
 from .finite import EPS, STENCILS, FiniteDifferences, analytic, default_method
 from .options import AUTO, CheckOptions, OptionError
 from .report import Problem, Report
@@ -112,6 +112,7 @@ def check_gradients(
     *,
     at: Point | None = None,
     name: str = "",
+    progress: Callable[[str], None] | None = None,
     **settings: Any,
 ) -> Report:
     """Check the gradients of a network three ways (see the module docstring).
@@ -126,6 +127,8 @@ def check_gradients(
             keyword, which replaces the value in ``options``.
         at: one given point to check at, instead of ``options.points`` random ones.
         name: a label for the report.
+        progress: called with a short message as each stage starts (the command line shows
+            it at a terminal); nothing here prints.
 
     Raises an ``InputError`` (``OptionError``, ``SpecError``, ``usercode.GradFnError``) for
     options, a network or a ``grad_fn`` that cannot be checked. A failure inside ``grad_fn``
@@ -143,6 +146,8 @@ def check_gradients(
     if isinstance(grad_fn, str):
         grad_fn = usercode.load(grad_fn)
     batch, points = (np.shape(at.X)[0], 1) if at is not None else (options.batch, options.points)
+    say = progress or _quiet
+    say("deriving the rules and generating the code")
     exact, fd, program = _sources(spec, options.dtype)
     candidate = "user" if grad_fn is not None else "generated"
     sample = options.sample
@@ -159,11 +164,13 @@ def check_gradients(
         override = (options.rtol or 0.0, options.atol or 0.0)
         tolerances = {k: override for k in tolerances}
     run = _Run(spec, exact, fd, program, grad_fn, options.dtype, method, tolerances, report)
+    run.say = say
     if options.unrolled:
         run.unrolled = _unrolled(spec, batch)
     rng = np.random.default_rng(options.seed)
     worst: dict[tuple[str, tuple[str, str]], Comparison] = {}
     for p in range(points):
+        run.where = f"point {p + 1} of {points}"
         point = at if at is not None else random_point(spec, rng, batch)
         point = run.representable(point)
         for c in run.point(point, p, rng, sample, options.projection, options.avoid_kinks):
@@ -204,6 +211,10 @@ def _check_fits(spec: NetworkSpec, options: CheckOptions, method: str) -> None:
         )
 
 
+def _quiet(message: str) -> None:
+    """No progress wanted."""
+
+
 def _worse(a: Comparison, b: Comparison) -> bool:
     if a.verdict == "kink" or (b.verdict == "FAIL" and a.verdict != "FAIL"):
         return False
@@ -226,6 +237,8 @@ class _Run:
         }
         self.weight_sum = float(np.sum(np.abs(STENCILS[method][1])))
         self.unrolled: Unrolled | None = None
+        self.say: Callable[[str], None] = _quiet
+        self.where = ""
 
     def representable(self, point: Point) -> Point:
         """The point rounded to the candidate's dtype, so that every source sees the same
@@ -257,6 +270,7 @@ class _Run:
         if sample is not None:
             entries = {k: _sample(rng, s, sample) for k, s in shapes.items()}
         tangents = {k: rng.standard_normal(s) for k, s in shapes.items()} if projection else {}
+        self.say(f"{self.where}: finite differences")
         for redraws in range(KINK_REDRAWS + 1):
             if projection:
                 found = self.projected(point, tangents)
@@ -275,13 +289,16 @@ class _Run:
             point = self.representable(Point(point.params, X, point.Y))
         if avoid_kinks and redraws:
             self.report.notes.append(f"point {p}: inputs redrawn {redraws} time(s) to avoid kinks")
+        self.say(f"{self.where}: the symbolic values in {REFERENCE_DIGITS} digits")
         truth = self.exact.gradients(point.params, point.X, point.Y)
+        self.say(f"{self.where}: the {self.candidate_name} code")
         cand, problems = self.candidate(point, p, shapes)
         seen = {(q.tensor, q.message) for q in self.report.problems}
         self.report.problems += [q for q in problems if (q.tensor, q.message) not in seen]
         costs = np.abs(self.fd.sample_costs_at(point.params, point.X, point.Y))
         written_out = {}
         if self.unrolled is not None:
+            self.say(f"{self.where}: the unrolled network")
             written_out = self.unrolled.gradients(point.params, point.X, point.Y)
         rows = []
         for key in shapes:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class Settings:
     epochs: int
     lr: float | None
     batch_size: int | None
-    optimizer: str
+    optimizer: str | None
     defaults: TrainingDefaults
     data: str
     """The data set whose row was used; '' for ``FILE_DEFAULTS``."""
@@ -111,7 +112,8 @@ def choose(data: str, *, fixed: Iterable[str] = (), **given) -> Settings:
     skip = set(fixed)
     if given.get("optimizer") not in (None, row.optimizer):
         skip.add("lr")
-    values, taken = {}, []
+    values: dict[str, Any] = {}
+    taken: list[str] = []
     for name in names:
         values[name] = given.get(name)
         if values[name] is None and name not in skip:

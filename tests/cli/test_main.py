@@ -162,3 +162,10 @@ def test_console_script_runs():
         [str(exe), "derive", "--layers", "1", "--loss", "x"], capture_output=True, text=True
     )
     assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1
+
+
+def test_bare_bpverify_prints_its_help_on_stdout_and_exits_0():
+    r = run()  # a newcomer asking what there is: not a usage error
+    assert r.exit_code == 0
+    assert r.stdout.startswith("Usage: bpverify") and "Commands:" in r.stdout
+    assert r.stderr == ""
