@@ -81,6 +81,15 @@ def test_quick_start_install_and_run(tmp_path):
     )
     assert p.returncode == 0, p.stderr[-3000:]
     assert r"\frac{\partial C_0}{\partial w^{(3)}_{jk}}" in p.stdout
+    # the README's next line, `. .venv/bin/activate`, then a bare `bpverify` as the docs write it
+    p = subprocess.run(
+        ["bash", "-c", ". .venv/bin/activate && bpverify --version && command -v bpverify"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines()[-1] == str(tmp_path / ".venv" / "bin" / "bpverify")
 
 
 def test_ci_snippet_runs_a_documented_command():
