@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from html import escape
 from xml.etree import ElementTree as ET
 
 from .compare import Comparison
@@ -63,19 +64,20 @@ class Report:
             f"batch {self.batch}, {self.mode}"
         )
 
-    def table(self) -> str:
-        """A fixed-width table, one row per tensor and pair, then problems and the verdict."""
-        lines = [self.header(), ""]
-        cols = (
-            "tensor",
-            "pair",
-            "max abs err",
-            "max rel err",
-            "worst",
-            "values there",
-            "kinks",
-            "verdict",
-        )
+    COLUMNS = (
+        "tensor",
+        "pair",
+        "max abs err",
+        "max rel err",
+        "worst",
+        "values there",
+        "kinks",
+        "verdict",
+    )
+    """The table's columns: one row per tensor and pair of sources."""
+
+    def rows(self) -> list[tuple[str, ...]]:
+        """The table's rows as text, in the order of ``COLUMNS``."""
         rows = []
         for c in self.comparisons:
             where = "[" + ",".join(str(i) for i in c.worst) + "]" if c.worst else "-"
@@ -95,10 +97,11 @@ class Report:
                     verdict,
                 )
             )
-        widths = [max(len(r[i]) for r in [cols, *rows]) for i in range(len(cols))]
-        fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-        lines.append(fmt.format(*cols).rstrip())
-        lines += [fmt.format(*r).rstrip() for r in rows]
+        return rows
+
+    def footer(self) -> list[str]:
+        """The lines after the rows: problems, notes, then the verdict with its counts."""
+        lines = []
         for p in self.problems:
             at = f"{p.tensor}: " if p.tensor else ""
             lines.append(f"problem: {at}{p.message}")
@@ -109,7 +112,30 @@ class Report:
             summary += " (" + ", ".join(f"{c.tensor} {'-'.join(c.pair)}" for c in failed) + ")"
         summary += f", {len(self.problems)} problem(s)"
         lines.append(f"{self.verdict}: {summary}")
-        return "\n".join(lines)
+        return lines
+
+    def table(self) -> str:
+        """A fixed-width table, one row per tensor and pair, then problems and the verdict."""
+        cols, rows = self.COLUMNS, self.rows()
+        widths = [max(len(r[i]) for r in [cols, *rows]) for i in range(len(cols))]
+        fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+        lines = [self.header(), "", fmt.format(*cols).rstrip()]
+        lines += [fmt.format(*r).rstrip() for r in rows]
+        return "\n".join(lines + self.footer())
+
+    def _repr_html_(self) -> str:
+        """The table as HTML, which Jupyter shows when a cell ends with the report."""
+        head = "".join(f"<th>{escape(c)}</th>" for c in self.COLUMNS)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row) + "</tr>" for row in self.rows()
+        )
+        *notes, verdict = self.footer()
+        return (
+            f"<p>{escape(self.header())}</p>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            + "".join(f"<p>{escape(n)}</p>" for n in notes)
+            + f"<p><strong>{escape(verdict)}</strong></p>"
+        )
 
     def __str__(self) -> str:
         return self.table()
