@@ -7,9 +7,9 @@ import sympy as sp
 
 from bpverify.derive import NetworkSpec
 from bpverify.numeric.init import init_params
+from bpverify.numeric.train.loop import History
 from bpverify.numeric.train.model_file import load_model, restore_optimizer, restore_rng, save_model
 from bpverify.numeric.train.optim import make_optimizer
-from bpverify.numeric.train.loop import History
 
 SPEC = NetworkSpec(
     3, (3, 5, 4, 2), "leaky_relu,tanh,softmax", "softmax-cross-entropy", sp.Rational(1, 20)
