@@ -75,6 +75,22 @@ OPTIONS = "bpverify.numeric.check.options"
 )
 @click.option("--rtol", type=float, default=None, help="Relative tolerance for every pair.")
 @click.option("--atol", type=float, default=None, help="Absolute tolerance (times the scale).")
+@click.option(
+    "--timeout",
+    type=float,
+    default=library(f"{OPTIONS}:CheckOptions.timeout"),
+    show_default=True,
+    metavar="SECONDS",
+    help="Time for importing --grad-fn's file and for each call; past it the check fails.",
+)
+@click.option(
+    "--memory-limit",
+    type=float,
+    default=library(f"{OPTIONS}:CheckOptions.memory_limit"),
+    show_default=True,
+    metavar="GIB",
+    help="Memory --grad-fn's worker process may take (0: no limit); past it the check fails.",
+)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write FILE.json.")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write FILE.xml.")
 @click.option(

@@ -45,6 +45,8 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "unrolled": bool,
     "rtol": (int, float),
     "atol": (int, float),
+    "timeout": (int, float),
+    "memory-limit": (int, float),
 }
 """The keys a network's table may hold, with their TOML types: the network (widths,
 activation, loss, leaky-slope), its label and code (name, grad-fn), and every field of

@@ -11,8 +11,9 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from numbers import Integral
+from numbers import Integral, Real
 
 from bpverify.derive import InputError
 
@@ -53,6 +54,11 @@ class CheckOptions:
         unrolled: also SymPy's derivative of the written-out network, a second ground truth
             (networks of at most ``exact.UNROLLED_REFERENCE_LIMIT`` parameters).
         rtol, atol: tolerances for every pair instead of ``compare.TOLERANCES``.
+        timeout: seconds that importing a ``"file.py:function"`` and each call of it may take
+            in its worker process; past them the worker is stopped and the check fails.
+        memory_limit: GiB of address space the worker may take beyond its own start-up
+            (Python and NumPy); 0 for no limit. A memory bomb then fails the check with
+            MemoryError instead of taking the machine.
     """
 
     dtype: str = "float64"
@@ -66,6 +72,8 @@ class CheckOptions:
     unrolled: bool = False
     rtol: float | None = None
     atol: float | None = None
+    timeout: float = 60.0
+    memory_limit: float = 4.0
 
     def __post_init__(self) -> None:
         if self.dtype not in DTYPES:
@@ -82,3 +90,13 @@ class CheckOptions:
             value = getattr(self, name)
             if value is not None and not value >= 0:
                 raise OptionError(f"{name} must be a number >= 0, got {value!r}")
+        budgets = (
+            ("timeout", "a number of seconds > 0", False),
+            ("memory_limit", "a number of GiB >= 0 (0: no limit)", True),
+        )
+        for name, kind, zero in budgets:
+            value = getattr(self, name)
+            number = isinstance(value, Real) and not isinstance(value, bool)
+            if not number or not (0 < value < math.inf or (zero and value == 0)):
+                flag = name.replace("_", "-")
+                raise OptionError(f"{name} (--{flag}) must be {kind}, got {value!r}")

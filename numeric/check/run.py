@@ -123,16 +123,18 @@ def check_gradients(
         grad_fn: the code under test, ``grad_fn(params, X, Y) -> dict`` in the public
             convention, or ``"path/file.py:function"``; None checks the generated code.
         options: a ``CheckOptions`` (dtype, method, points, batch, seed, sample, projection,
-            avoid_kinks, unrolled, rtol, atol); any of its fields may also be given as a
-            keyword, which replaces the value in ``options``.
+            avoid_kinks, unrolled, rtol, atol, timeout, memory_limit); any of its fields may
+            also be given as a keyword, which replaces the value in ``options``.
         at: one given point to check at, instead of ``options.points`` random ones.
         name: a label for the report.
         progress: called with a short message as each stage starts (the command line shows
             it at a terminal); nothing here prints.
 
     Raises an ``InputError`` (``OptionError``, ``SpecError``, ``usercode.GradFnError``) for
-    options, a network or a ``grad_fn`` that cannot be checked. A failure inside ``grad_fn``
-    is not raised: it is a problem in the report.
+    options, a network or a ``grad_fn`` that cannot be found. A failure inside ``grad_fn``
+    is not raised: it is a problem in the report. A ``"file.py:function"`` runs in a worker
+    process on ``options.timeout`` and ``options.memory_limit``, so that not even an exit, a
+    hang or a crash escapes; a callable runs here (``usercode``).
 
     Example:
         >>> check_gradients((2, 3, 1), activation="tanh", points=1, seed=2).passed
@@ -143,8 +145,12 @@ def check_gradients(
     spec = _spec(network, network_settings)
     method = default_method(spec) if options.method == AUTO else options.method
     _check_fits(spec, options, method)
-    if isinstance(grad_fn, str):
-        grad_fn = usercode.load(grad_fn)
+    with usercode.opened(grad_fn, options) as user:  # a "file.py:function" in a worker
+        return _check(spec, user, options, method, at, name, progress)
+
+
+def _check(spec, grad_fn, options, method, at, name, progress) -> Report:
+    """``check_gradients`` once its arguments are sound and the user's code is ready."""
     batch, points = (np.shape(at.X)[0], 1) if at is not None else (options.batch, options.points)
     say = progress or _quiet
     say("deriving the rules and generating the code")
@@ -261,7 +267,7 @@ class _Run:
             with np.errstate(all="ignore"):
                 out = self.program.gradients(params, X, Y, activations=True)
             return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}, []
-        return usercode.call(self.grad_fn, params, X, Y, shapes, p)
+        return self.grad_fn.call(params, X, Y, shapes, p)
 
     def point(self, point, p, rng, sample, projection, avoid_kinks) -> list[Comparison]:
         spec = self.spec

@@ -1,107 +1,171 @@
-"""The user's own gradient function: loaded from ``path/to/file.py:function`` and called safely.
+"""The user's own gradient function, given as ``path/to/file.py:function`` or as a callable,
+called so that nothing it does can decide the check.
 
-Whatever the function does (raises, returns the wrong keys, shapes or NaN) becomes a
-``Problem`` that names it; nothing the user's code does can crash the check.
+A ``file.py:function`` runs in a worker process (``worker.Worker``): imported once, called at
+every point, the import and each call within ``timeout`` seconds, in ``memory_limit`` GiB, its
+output captured. A callable handed to ``check_gradients`` runs in this process (a function
+cannot be sent to another one reliably): its exceptions and ``sys.exit`` are still problems,
+but a hang is not stopped.
+
+Bad input or a finding: a reference the check cannot follow (not ``file.py:function``, no
+readable file there, not a .py file, a module that imports cleanly but has no such function)
+raises ``GradFnError`` (exit code 2). Whatever the module's code does once it runs (a syntax
+error, an exception, an exit, a hang, a crash, too much memory, a wrong answer) is a
+``Problem`` in the report: the check fails (exit code 1) and the problem says what happened and
+where.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import sys
-import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from bpverify.derive import InputError
 
+from . import worker
+from .options import CheckOptions
 from .report import Problem
+from .worker import Worker, WorkerLost
 
 
 class GradFnError(InputError):
     """A ``--grad-fn`` that cannot be found: bad input, not a finding about the user's code."""
 
 
-def load(ref: str) -> Callable:
-    """The function ``name`` of ``path/to/file.py:name``."""
+Gradients = tuple[dict[str, np.ndarray], list[Problem]]
+
+
+def parse_ref(ref: str) -> tuple[Path, str]:
+    """The file and function name of ``path/to/file.py:function``; GradFnError unless the
+    file exists and can be read."""
     path_text, sep, name = ref.rpartition(":")
     if not sep or not path_text or not name:
-        raise GradFnError(f"--grad-fn {ref!r}: write it as path/to/file.py:function")
+        raise GradFnError(f"--grad-fn {ref[:200]!r}: write it as path/to/file.py:function")
     path = Path(path_text)
     if not path.is_file():
         raise GradFnError(f"--grad-fn: no file {path_text!r}; give the path of a .py file")
-    module_name = f"_bpverify_user_{abs(hash(str(path.resolve())))}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
+    try:
+        path.open("rb").close()
+    except OSError as e:
+        raise GradFnError(f"--grad-fn: cannot read {path_text}: {e.strerror}") from None
+    if importlib.util.spec_from_file_location("_", path) is None:  # runs nothing
         raise GradFnError(f"--grad-fn: cannot import {path_text!r} as Python; is it a .py file?")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception as e:
-        del sys.modules[module_name]
-        raise GradFnError(f"--grad-fn: importing {path_text} raised {_describe(e, path)}") from None
-    fn = getattr(module, name, None)
-    if not callable(fn):
-        raise GradFnError(f"--grad-fn: {path_text} defines no function {name!r}")
-    return fn
+    return path, name
 
 
-def _describe(e: BaseException, path: Path | None = None) -> str:
-    """``ValueError: message (file.py:12)``: the exception and the innermost line of user code."""
-    where = ""
-    frames = traceback.extract_tb(e.__traceback__)
-    if isinstance(e, SyntaxError) and e.filename:
-        where = f" ({Path(e.filename).name}:{e.lineno})"
-    elif frames:
-        ours = Path(__file__).resolve().parent
-        user = [f for f in frames if Path(f.filename).resolve().parent != ours]
-        f = (user or frames)[-1]
-        where = f" ({Path(f.filename).name}:{f.lineno})"
-    text = str(e).splitlines()[0] if str(e) else ""
-    return f"{type(e).__name__}: {text}{where}" if text else f"{type(e).__name__}{where}"
+class InProcess:
+    """A Python callable, called in this process (``worker.call``)."""
+
+    def __init__(self, fn: Callable) -> None:
+        self.fn = fn
+
+    def call(self, params: dict, X, Y, expected: dict[str, tuple], point: int) -> Gradients:
+        """The gradients ``fn(params, X, Y)`` returns that have the expected shapes, and the
+        problems with the rest."""
+        return worker.call(self.fn, params, X, Y, expected, point)
+
+    def close(self) -> None:
+        pass
 
 
-def call(
-    fn: Callable, params: dict, X: np.ndarray, Y: np.ndarray, expected: dict[str, tuple], point: int
-) -> tuple[dict[str, np.ndarray], list[Problem]]:
-    """Call ``fn(params, X, Y)`` on copies, and check what it returns against ``expected``
-    (name -> shape; W and b keys are required, dC/da keys "dC_da0", ... are checked when
-    present)."""
-    args = ({k: v.copy() for k, v in params.items()}, X.copy(), Y.copy())
-    try:
-        with np.errstate(all="ignore"):
-            out = fn(*args)
-    except Exception as e:
-        return {}, [Problem(None, f"the function raised {_describe(e)}", point)]
-    if not isinstance(out, Mapping):
-        kind = type(out).__name__
-        return {}, [
-            Problem(None, f"the function returned a {kind}, not a dict of gradients", point)
-        ]
-    grads, problems = {}, []
-    for name, shape in expected.items():
-        if name not in out:
-            if not name.startswith("dC_da"):
-                problems.append(Problem(name, f"missing key {name!r} in the returned dict", point))
-            continue
+class Isolated:
+    """``file.py:function`` in a worker process: imported on creation, called by ``call``.
+
+    Once the import fails or the worker is lost (a hang, a crash, an exit), every later call
+    answers with that same problem at once: one hang costs one ``timeout``, not one per point.
+    """
+
+    def __init__(self, ref: str, timeout: float, memory_limit: float) -> None:
+        path, name = parse_ref(ref)
+        self.file, self.timeout = path.name, timeout
+        self.failure: str | None = None
+        self.worker = Worker(memory_limit)
         try:
-            value = np.asarray(out[name], dtype=np.float64)
-        except (TypeError, ValueError) as e:
-            problems.append(Problem(name, f"not an array of numbers: {_describe(e)}", point))
-            continue
-        if value.shape != shape:
-            like = "" if name.startswith("dC_da") else " (as params)"
-            message = f"wrong shape {value.shape}, expected {shape}{like}"
-            problems.append(Problem(name, message, point))
-            continue
-        bad = ~np.isfinite(value)
-        if bad.any():
-            where = tuple(int(i) for i in np.argwhere(bad)[0])
-            kind = "NaN" if np.isnan(value[where]) else "an infinity"
-            count = int(bad.sum())
-            problems.append(Problem(name, f"{kind} at {list(where)} ({count} non-finite)", point))
-            continue
-        grads[name] = value
-    return grads, problems
+            self._load(ref, path, name)
+        except BaseException:
+            self.worker.close()
+            raise
+
+    def _load(self, ref: str, path: Path, name: str) -> None:
+        load = {"op": "load", "path": str(path.resolve()), "name": name}
+        try:
+            reply, _ = self.worker.request(load, {}, self.timeout)
+        except WorkerLost as e:
+            self._fail(f"importing {self.file} {e.reason}")
+            return
+        status = reply.get("status")
+        if status == "no-function":
+            raise GradFnError(f"--grad-fn: {ref.rpartition(':')[0]} defines no function {name!r}")
+        if status != "loaded":
+            self._fail(f"importing {self.file} {reply.get('message', f'answered {status!r}')}")
+
+    def call(self, params: dict, X, Y, expected: dict[str, tuple], point: int) -> Gradients:
+        """As ``InProcess.call``, in the worker, within the time budget."""
+        if self.failure is not None:
+            return {}, [Problem(None, self.failure, point)]
+        request = {"op": "call", "point": point, "expected": expected}
+        arrays = {**{f"params.{k}": v for k, v in params.items()}, "X": X, "Y": Y}
+        size = 8 * sum(int(np.prod(s)) for s in expected.values())
+        try:
+            reply, grads = self.worker.request(request, arrays, self.timeout, size)
+            problems = self._problems(reply, grads, expected, point)
+        except WorkerLost as e:
+            return {}, [Problem(None, self._fail(f"the function {e.reason}"), point)]
+        except (KeyError, TypeError, ValueError) as e:
+            failure = f"the function's worker sent back a reply the check cannot read ({e})"
+            return {}, [Problem(None, self._fail(failure), point)]
+        return {k: np.array(v, dtype=np.float64) for k, v in grads.items()}, problems
+
+    def _problems(self, reply: dict, grads: dict, expected: dict, point: int) -> list[Problem]:
+        """The problems of a reply; ValueError when it is not an answer to the request."""
+        if any(k not in expected or v.shape != expected[k] for k, v in grads.items()):
+            raise ValueError("gradients that were not asked for")
+        problems = []
+        for tensor, message in reply["problems"]:
+            if not isinstance(message, str) or not (tensor is None or tensor in expected):
+                raise ValueError("a problem that is not one")
+            problems.append(Problem(tensor, message if tensor else self._printed(message), point))
+        return problems
+
+    def close(self) -> None:
+        self.worker.close()
+
+    def _fail(self, message: str) -> str:
+        self.failure = self._printed(message)
+        self.worker.close()
+        return self.failure
+
+    def _printed(self, message: str) -> str:
+        """``message``, and the tail of what the user's code printed meanwhile, indented."""
+        if not self.worker.output:
+            return message
+        lines = "\n".join(f"    | {line}" for line in self.worker.output.splitlines())
+        return f"{message}; its output ended with:\n{lines}"
+
+
+@contextmanager
+def opened(
+    grad_fn: Callable | str | None, options: CheckOptions
+) -> Iterator[InProcess | Isolated | None]:
+    """The code under test, ready to ``call``, closed on leaving: None for the generated code,
+    ``Isolated`` for ``"file.py:function"`` (on ``options.timeout`` and
+    ``options.memory_limit``), ``InProcess`` for a callable."""
+    if grad_fn is None:
+        yield None
+        return
+    user: InProcess | Isolated
+    if isinstance(grad_fn, str):
+        user = Isolated(grad_fn, options.timeout, options.memory_limit)
+    elif callable(grad_fn):
+        user = InProcess(grad_fn)
+    else:
+        kind = type(grad_fn).__name__
+        raise GradFnError(f"grad_fn: give a function or 'path/file.py:function', got {kind}")
+    try:
+        yield user
+    finally:
+        user.close()

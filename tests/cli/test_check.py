@@ -1,6 +1,8 @@
 """bpverify check: exit codes, the user's gradient function, report files and configuration."""
 
 import json
+import subprocess
+import sys
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -283,3 +285,176 @@ def test_configured_names_label_the_reports(tmp_path, monkeypatch):
     assert "generated tanh: L=2" in r.stdout and "my sigmoid: L=2" in r.stdout
     names = [rep["name"] for rep in json.loads((tmp_path / "report.json").read_text())["reports"]]
     assert names == ["generated tanh", "my sigmoid"]
+
+
+# -- hostile user code: in a worker process, a failed check (exit 1) and a problem row -------------
+
+HOSTILE = (
+    USER_CODE
+    + """
+
+import os
+import sys
+import time
+
+
+def exit0(params, X, Y):
+    print("leaving now")
+    sys.exit(0)
+
+
+def exit3(params, X, Y):
+    sys.exit(3)
+
+
+def raise_system_exit(params, X, Y):
+    raise SystemExit
+
+
+def hard_exit(params, X, Y):
+    os._exit(0)
+
+
+def kill9(params, X, Y):
+    os.kill(os.getpid(), 9)
+
+
+def loop(params, X, Y):
+    while True:
+        pass
+
+
+def sleep(params, X, Y):
+    time.sleep(1e9)
+
+
+def bomb(params, X, Y):
+    import numpy as np
+
+    return np.ones(10 * 2**30 // 8)  # 10 GB, every page written
+
+
+def chatty(params, X, Y):
+    print("hello from the user's code")
+    print("and its stderr", file=sys.stderr)
+    return grads(params, X, Y)
+"""
+)
+
+
+def _hostile(tmp_path, function, *args):
+    path = tmp_path / "hostile.py"
+    path.write_text(HOSTILE)
+    return run(*NET, "--timeout", "2", "--grad-fn", f"{path}:{function}", *args)
+
+
+def _failed_with(r, problem):
+    assert r.exit_code == 1, r.output
+    lines = r.stdout.strip().splitlines()
+    assert lines[-1] == "FAIL: 0 of 1 network(s) passed"
+    rows = [line for line in lines if line.startswith("problem: ")]
+    assert len(rows) == 1 and rows[0].startswith(f"problem: {problem}"), rows
+    assert "Traceback" not in r.output
+    return rows[0]
+
+
+@pytest.mark.parametrize(
+    ("function", "problem"),
+    [
+        ("exit0", "the function called sys.exit(0) (hostile.py:"),
+        ("exit3", "the function called sys.exit(3) (hostile.py:"),
+        ("raise_system_exit", "the function called sys.exit() (hostile.py:"),
+        ("hard_exit", "the function called os._exit(0) (hostile.py:"),
+        ("kill9", "the function ended the worker process with SIGKILL"),
+        ("loop", "the function ran past the time limit of 2 s (--timeout) at hostile.py:"),
+        ("sleep", "the function ran past the time limit of 2 s (--timeout) at hostile.py:"),
+        ("bomb", "the function raised MemoryError: "),
+    ],
+)
+def test_user_code_that_exits_crashes_hangs_or_bombs_fails_the_check(tmp_path, function, problem):
+    _failed_with(_hostile(tmp_path, function), problem)
+
+
+def _line(text):
+    """The line number of ``text`` in hostile.py."""
+    return HOSTILE.splitlines().index(text) + 1
+
+
+def test_a_memory_bomb_is_named_at_its_line_with_the_limit(tmp_path):
+    row = _failed_with(_hostile(tmp_path, "bomb"), "the function raised MemoryError")
+    line = _line("    return np.ones(10 * 2**30 // 8)  # 10 GB, every page written")
+    assert row.endswith(f"(hostile.py:{line}); the worker may take 4 GiB (--memory-limit)")
+
+
+def test_the_output_of_failing_user_code_is_shown_with_its_problem(tmp_path):
+    r = _hostile(tmp_path, "exit0")
+    line = _line("    sys.exit(0)")
+    shown = f"problem: the function called sys.exit(0) (hostile.py:{line}); its output ended with:"
+    assert f"{shown}\n    | leaving now\n" in r.stdout
+
+
+def test_the_output_of_passing_user_code_stays_out_of_the_report(tmp_path):
+    r = _hostile(tmp_path, "chatty", "--json", str(tmp_path / "report.json"))
+    assert r.exit_code == 0, r.output
+    assert "hello" not in r.output and "stderr" not in r.output
+    assert json.loads((tmp_path / "report.json").read_text())["passed"] is True
+
+
+@pytest.mark.parametrize(
+    ("module", "problem"),
+    [
+        ("import sys\nsys.exit(5)\n", "importing bad.py called sys.exit(5) (bad.py:2)"),
+        ("import sys\nsys.exit(0)\n", "importing bad.py called sys.exit(0) (bad.py:2)"),
+        ("while True:\n    pass\n", "importing bad.py ran past the time limit of 2 s (--timeout)"),
+        ("x = 1 / 0\n", "importing bad.py raised ZeroDivisionError: division by zero (bad.py:1)"),
+        ("def grads(:\n", "importing bad.py raised SyntaxError"),
+    ],
+    ids=["sys.exit(5)", "sys.exit(0)", "loop", "raises", "syntax error"],
+)
+def test_a_module_that_fails_at_import_fails_the_check(tmp_path, module, problem):
+    path = tmp_path / "bad.py"
+    path.write_text(module)
+    _failed_with(run(*NET, "--timeout", "2", "--grad-fn", f"{path}:grads"), problem)
+
+
+def test_a_configured_timeout_applies_to_a_configured_grad_fn(tmp_path, monkeypatch):
+    (tmp_path / "hostile.py").write_text(HOSTILE)
+    (tmp_path / "bpverify.toml").write_text(
+        '[[check]]\nwidths = [2, 3, 1]\npoints = 1\ntimeout = 1.5\ngrad-fn = "hostile.py:sleep"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    r = run()
+    assert r.exit_code == 1, r.output
+    assert "ran past the time limit of 1.5 s (--timeout)" in r.stdout
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [["--timeout", "0"], ["--timeout", "nan"], ["--timeout", "inf"], ["--memory-limit", "-1"]],
+)
+def test_budgets_that_cannot_be_used_are_bad_input(bad):
+    _bad_input(run(*NET, *bad), bad[0])
+
+
+def test_a_memory_bomb_stays_within_the_memory_limit(tmp_path):
+    """The child's peak RSS, from getrusage in a process of its own: a bomb that grows 100 MB at
+    a time stops at the limit (0.5 GiB beyond the worker's start), far below the machine."""
+    bomb = "import numpy as np\n\ndef grads(p, X, Y):\n    blocks = []\n    while True:\n"
+    bomb += "        blocks.append(np.ones(100 * 2**20 // 8))\n"
+    (tmp_path / "bomb.py").write_text(bomb)
+    script = (
+        "import resource, subprocess, sys\n"
+        "cli = 'from bpverify.cli.main import main; main()'\n"
+        "r = subprocess.run([sys.executable, '-c', cli, 'check', '--widths', '2,3,1', '--points', "
+        "'1', '--memory-limit', '0.5', '--grad-fn', 'bomb.py:grads'], capture_output=True, "
+        "text=True)\n"
+        "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+        "print(r.stdout)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    code, peak_kb = out.stdout.split("\n", 1)[0].split()
+    assert code == "1", out.stdout
+    assert "the function raised MemoryError" in out.stdout
+    assert 0.5 * 2**20 < int(peak_kb) < 1.0 * 2**20  # it did grow, and stopped below 1 GiB
