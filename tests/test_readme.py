@@ -48,6 +48,6 @@ def test_the_activation_line_puts_the_venvs_scripts_first(tmp_path):
 
 def test_every_local_link_leads_to_a_file():
     links = re.findall(r"\]\(([^)#:]+)\)", README)
-    assert {"docs/architecture.md", "docs/completion.md"} <= set(links)
+    assert {"docs/architecture.md", "docs/completion.md", "docs/tutorial.ipynb"} <= set(links)
     for link in links:
         assert (ROOT / link).is_file(), link
