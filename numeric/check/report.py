@@ -78,7 +78,7 @@ class Report:
 
     def rows(self) -> list[tuple[str, ...]]:
         """The table's rows as text, in the order of ``COLUMNS``."""
-        rows = []
+        rows: list[tuple[str, ...]] = []
         for c in self.comparisons:
             where = "[" + ",".join(str(i) for i in c.worst) + "]" if c.worst else "-"
             if c.point and self.points > 1:
