@@ -93,13 +93,16 @@ def activation_helpers(act: Activation, slope: sp.Expr) -> dict[str, str]:
             act.numpy_prime,
             f"The derivative of {act.name}, elementwise; ``out`` may receive it.",
         ),
+        f"{act.symbol}_and_prime": (
+            act.numpy_pair,
+            f"{act.name} and its derivative together; ``out`` may receive the derivative.",
+        ),
     }
-    if act.numpy_pair is not None:
-        doc = f"{act.name} and its derivative together; ``out`` may receive the derivative."
-        helpers[f"{act.symbol}_and_prime"] = (act.numpy_pair, doc)
     alpha = repr(float(slope))
     out = {}
     for name, (spelling, doc) in helpers.items():
+        if spelling is None:  # no pair spelled (f and f' always are, by the row or SymPy)
+            continue
         lines = spelling.replace("{alpha}", alpha).splitlines()
         decorators = [line for line in lines if line.startswith("@")]
         code = "\n".join(line for line in lines if not line.startswith("@"))
@@ -166,7 +169,7 @@ class _Network:
         # spells both together and the backward pass reads f'(z^(l))
         self.primes: dict[int, tuple[sp.MatrixExpr, sp.MatrixSymbol]] = {}
         for l, ls in s.layers.items():
-            act = by_symbol().get(helper_name(derivation.forward[ls.a]))
+            act = by_symbol().get(helper_name(derivation.forward[ls.a]) or "")
             if act is None or act.numpy_pair is None:
                 continue
             reads = [
