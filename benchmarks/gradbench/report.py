@@ -268,7 +268,7 @@ def section_products_and_checks(run: dict) -> str:
         "`_forward` and `_gradients` (`inspect.getsource`), in source order:\n\n"
         + products_list
         + "\n\nThe activation helpers the generated code calls, timed on their own:\n\n"
-        + f"```python\n{first.helpers}\n```"
+        + f"```text\n{first.helpers}\n```"
         + "\n\nAgreement checked before timing: max |difference| / max |generated|, the largest "
         "over the gradients (every pass checks; these are from the first):\n\n"
         + table(("width x batch", "dtype", "numpy", "torch", "jax", "tolerance"), rows)
