@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from . import exitcodes
-from .files import check_writable, write_text_atomic
-from .options import LibraryChoice, library, network_spec, with_network_options
+from .files import check_outputs, write_text_atomic
+from .options import LibraryChoice, given, library, network_spec, with_network_options
 from .progress import reporter
 
 OPTIONS = "bpverify.numeric.check.options"
@@ -53,7 +53,10 @@ OPTIONS = "bpverify.numeric.check.options"
     help="Samples per point.",
 )
 @click.option(
-    "--seed", type=int, default=library(f"{OPTIONS}:CheckOptions.seed"), show_default=True
+    "--seed",
+    type=click.IntRange(min=0),
+    default=library(f"{OPTIONS}:CheckOptions.seed"),
+    show_default=True,
 )
 @click.option(
     "--sample", type=int, default=None, help="Finite differences of K entries per tensor."
@@ -131,10 +134,9 @@ def check(
     from bpverify.numeric.check.report import to_json, to_junit
     from bpverify.numeric.check.run import check_gradients
 
-    for path in (json_path, junit_path):
-        if path:
-            check_writable(path)
+    check_outputs({"--json": json_path, "--junit": junit_path})
     options = CheckOptions(**settings)
+    explicit = given(click.get_current_context())
     if widths is None and layers is None:
         path = Path(config_path) if config_path else config.find()
         if path is None:
@@ -142,7 +144,15 @@ def check(
                 "no network given: pass --widths n0,...,nL, or list networks under "
                 "[tool.bpverify] in pyproject.toml (or in bpverify.toml)"
             )
-        checks = config.load_checks(path, options, grad_fn)
+        network = [n.replace("_", "-") for n in NETWORK if n in explicit]
+        if network:
+            flags = " and ".join(f"--{n}" for n in network)
+            raise click.UsageError(
+                f"{flags} {'applies' if len(network) == 1 else 'apply'} to the network of "
+                f"--widths; {path} lists its own networks: set {' and '.join(network)} "
+                "there, or give --widths"
+            )
+        checks = config.load_checks(path, options, grad_fn, explicit)
     elif config_path:
         raise click.UsageError("give either --config or a network (--widths), not both")
     else:
@@ -163,3 +173,7 @@ def check(
     verdict = "PASS" if passed == len(reports) else "FAIL"
     click.echo(f"{verdict}: {passed} of {len(reports)} network(s) passed")
     return exitcodes.passed(passed == len(reports))
+
+
+NETWORK = ("activation", "loss", "leaky_slope")
+"""The options that describe the one network of --widths, not a configured network."""

@@ -7,7 +7,7 @@ import sys
 import click
 
 from . import progress
-from .files import check_writable, write_text_atomic
+from .files import check_outputs, write_text_atomic
 from .options import LibraryChoice, network_spec, output_option, with_network_options
 
 HINT = (
@@ -60,9 +60,7 @@ def derive(layers, widths, activation, loss, leaky_slope, form, fmt, output, ren
     from bpverify.derive import derive_network, report, verify
 
     spec = network_spec(layers, widths, activation, loss, leaky_slope)
-    for path in (output, render):
-        if path:
-            check_writable(path)
+    check_outputs({"-o": output, "--render": render})
     if render:
         from .render import check_render_path
 

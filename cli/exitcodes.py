@@ -9,6 +9,7 @@ code   meaning
 3      prove: UNDECIDED
 4      internal error: an unexpected exception, one line (``--debug`` for the traceback)
 130    interrupted (Ctrl-C)
+141    the reader of standard output went away (``| head``): quietly, as after SIGPIPE
 =====  =================================================================================
 """
 
@@ -22,6 +23,7 @@ BAD_INPUT = 2
 UNDECIDED = 3
 INTERNAL_ERROR = 4
 INTERRUPTED = 130
+BROKEN_PIPE = 128 + 13  # SIGPIPE, as the shell reports a tool it killed
 
 VERDICTS = {"PROVED": PASS, "REFUTED": FAIL, "UNDECIDED": UNDECIDED}
 """The exit code of each ``prove`` verdict status."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .files import check_writable, write_text_atomic
+from .files import check_outputs, write_text_atomic
 from .options import network_spec, output_option, with_network_options
 
 
@@ -26,8 +26,7 @@ def generate(layers, widths, activation, loss, leaky_slope, output):
     from bpverify.numeric import generate_source
 
     spec = network_spec(layers, widths, activation, loss, leaky_slope)
-    if output:
-        check_writable(output)
+    check_outputs({"-o": output})
     source = generate_source(spec)
     if output:
         write_text_atomic(output, source)

@@ -12,7 +12,7 @@ import traceback
 
 import click
 
-from . import exitcodes
+from . import exitcodes, files
 
 DEBUG_ENV = "BPVERIFY_DEBUG"
 
@@ -94,6 +94,7 @@ def main(debug: bool) -> None:
     Exit codes: 0 pass (prove: PROVED), 1 fail (REFUTED, training diverged), 2 bad input,
     3 UNDECIDED, 4 internal error.
     """
+    files.guard_stdout(click.get_current_context())  # a full or closed stdout: one line, exit 2
 
 
 def _register() -> None:

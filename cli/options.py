@@ -12,6 +12,7 @@ import inspect
 from importlib import import_module
 
 import click
+from click.core import ParameterSource
 
 
 class LibraryValue:
@@ -123,6 +124,13 @@ def network_spec(layers, widths, activation, loss, leaky_slope):
     return parse_spec(
         layers=layers, widths=widths, activation=activation, loss=loss, leaky_slope=leaky_slope
     )
+
+
+def given(ctx: click.Context) -> set[str]:
+    """The parameters of ``ctx`` given explicitly (on the command line), not left at a default:
+    they win over a configuration file, and must not be ignored."""
+    defaults = (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+    return {name for name in ctx.params if ctx.get_parameter_source(name) not in defaults}
 
 
 def output_option(help_text: str):

@@ -8,8 +8,8 @@ import sys
 import click
 
 from . import exitcodes
-from .files import check_writable, write_atomic
-from .options import LibraryChoice, library, with_network_options
+from .files import check_outputs, write_atomic
+from .options import LibraryChoice, given, library, with_network_options
 
 DATA_DEFAULT = "by data set, see docs/train.md"
 """Where the training defaults are: one row per data set (``numeric/train/defaults.py``)."""
@@ -61,7 +61,7 @@ DATA_DEFAULT = "by data set, see docs/train.md"
     default=None,
     help=f"Samples per step, 0 for the full batch (default: {DATA_DEFAULT}).",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option(
     "--dtype",
     type=LibraryChoice("bpverify.numeric.check.options:DTYPES"),
@@ -69,7 +69,10 @@ DATA_DEFAULT = "by data set, see docs/train.md"
     show_default=True,
 )
 @click.option(
-    "--plot", type=click.Path(dir_okay=False), default=None, help="Loss curves, FILE.png."
+    "--plot",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Loss curves, FILE.png, .svg or .pdf (needs matplotlib).",
 )
 @click.option("--save", type=click.Path(dir_okay=False), default=None, help="Save to FILE.npz.")
 @click.option(
@@ -135,12 +138,13 @@ def train(
     from bpverify.numeric.train.loop import GradientCheckFailed, TrainingStopped
     from bpverify.numeric.train.loop import train as run
     from bpverify.numeric.train.optim import make_optimizer
-    from bpverify.numeric.train.plot import plot_losses, require_matplotlib
+    from bpverify.numeric.train.plot import plot_format, plot_losses, require_matplotlib
 
-    for path in (plot, save):
-        if path:
-            check_writable(path)
+    if load_path:
+        _refuse_with_load(given(click.get_current_context()))
+    check_outputs({"--save": save, "--plot": plot})
     if plot:
+        plot_format(plot)
         require_matplotlib()
     rng = np.random.default_rng(seed)
     dataset = datasets.load(data, target=target, n=samples, rng=rng, noise=noise)
@@ -159,6 +163,11 @@ def train(
     meta = None
     if load_path:
         spec, params, meta = model_file.load_model(load_path)
+        if optimizer and meta["optimizer"]:
+            raise click.UsageError(
+                f"--optimizer: {load_path} resumes its own {meta['optimizer']} with its state; "
+                "drop --optimizer (--lr still applies)"
+            )
         session.check_fits(spec, dataset)
     else:
         spec = session.network_for(
@@ -221,11 +230,26 @@ def train(
     if save:
         model_file.save_model(save, spec, params, opt, history, epoch=history.epochs, rng=rng)
     if plot:
-        write_atomic(plot, lambda tmp: plot_losses(history, tmp))
+        write_atomic(plot, lambda tmp: plot_losses(history, tmp, plot_format(plot)))
     summary = session.summary(history, spec)
     click.echo(_line(summary, settings.describe()))
     if as_json:
         click.echo(json.dumps(summary))
+
+
+FROM_MODEL = ("layers", "widths", "hidden", "activation", "loss", "leaky_slope")
+"""The options that describe the network, which a model file given by --load holds."""
+
+
+def _refuse_with_load(explicit: set[str]) -> None:
+    """--load trains the network of its file: an option describing another one is refused,
+    not ignored."""
+    flags = [f"--{name.replace('_', '-')}" for name in FROM_MODEL if name in explicit]
+    if flags:
+        raise click.UsageError(
+            f"{' and '.join(flags)} cannot apply with --load: the model file holds its network; "
+            f"drop {' and '.join(flags)}, or train a new network without --load"
+        )
 
 
 def _line(summary: dict, defaults: str) -> str:

@@ -12,11 +12,13 @@
 
 Keys are the ``bpverify check`` options without their dashes' leading ``--``. ``load`` reads
 the tables as they are written; ``load_checks`` turns them into networks and ``CheckOptions``.
+An option given on the command line wins over the file, whose values win over the defaults.
 """
 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -81,6 +83,10 @@ def _section(path: Path) -> dict | None:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML ({e}); fix the file") from None
+    except RecursionError:  # tomllib reads nested arrays and tables recursively
+        raise ConfigError(
+            f"{path}: arrays or tables nested too deeply to read; write the file flat"
+        ) from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: cannot be read ({e})") from None
     if path.name != "pyproject.toml":
@@ -150,17 +156,28 @@ def _name(t) -> str:
 
 
 def load_checks(
-    path: str | Path, base: CheckOptions | None = None, grad_fn: str | None = None
+    path: str | Path,
+    base: CheckOptions | None = None,
+    grad_fn: str | None = None,
+    given: Collection[str] = (),
 ) -> list[ConfiguredCheck]:
-    """The networks of a configuration file, each with its options and code: the file's values
-    replace those of ``base`` (default: ``CheckOptions()``) and ``grad_fn`` (default: the
+    """The networks of a configuration file, each with its options and code.
+
+    Precedence is that of pytest and pip: a setting ``given`` explicitly (the names of fields of
+    ``base``, and ``"grad_fn"``; the command line's flags) wins over the file, whose values win
+    over the rest of ``base`` (default: ``CheckOptions()``) and ``grad_fn`` (default: the
     generated code). A value that cannot be used raises ConfigError naming the file and the
-    network."""
+    network.
+    """
     base = base or CheckOptions()
     option_keys = {f.name.replace("_", "-") for f in fields(CheckOptions)}
     out = []
     for entry in load(path):
-        settings = {k.replace("-", "_"): v for k, v in entry.items() if k in option_keys}
+        settings = {
+            k.replace("-", "_"): v
+            for k, v in entry.items()
+            if k in option_keys and k.replace("-", "_") not in given
+        }
         try:
             spec = parse_spec(
                 widths=entry["widths"],
@@ -171,5 +188,6 @@ def load_checks(
             options = replace(base, **settings)
         except InputError as e:
             raise ConfigError(f"{path}: {entry['name']}: {e}") from None
-        out.append(ConfiguredCheck(entry["name"], spec, entry.get("grad-fn", grad_fn), options))
+        code = grad_fn if "grad_fn" in given else entry.get("grad-fn", grad_fn)
+        out.append(ConfiguredCheck(entry["name"], spec, code, options))
     return out

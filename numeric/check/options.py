@@ -86,10 +86,17 @@ class CheckOptions:
                 continue
             if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
                 raise OptionError(f"{name} must be a whole number >= 1, got {value!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, Integral) or self.seed < 0:
+            raise OptionError(f"seed (--seed) must be a whole number >= 0, got {self.seed!r}")
         for name in ("rtol", "atol"):
             value = getattr(self, name)
-            if value is not None and not value >= 0:
-                raise OptionError(f"{name} must be a number >= 0, got {value!r}")
+            # nan would fail every comparison, inf pass every one: neither is a tolerance
+            number = isinstance(value, Real) and not isinstance(value, bool)
+            if value is not None and not (number and 0 <= value < math.inf):
+                raise OptionError(
+                    f"{name} (--{name}) must be a finite number >= 0, got {value!r}: "
+                    f"give e.g. --{name} 1e-6, or leave it out for the tolerance table"
+                )
         budgets = (
             ("timeout", "a number of seconds > 0", False),
             ("memory_limit", "a number of GiB >= 0 (0: no limit)", True),

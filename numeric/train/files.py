@@ -67,21 +67,24 @@ def _read_csv(path: Path) -> tuple[list[str], np.ndarray]:
             rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
     except UnicodeDecodeError:
         raise DataError(f"{path}: the file is not UTF-8 text: save it as a UTF-8 CSV") from None
+    except OSError as error:
+        raise DataError(_unreadable(path, error)) from None
     except csv.Error as error:
         raise DataError(f"{path}: not readable as CSV ({error}): fix the quoting") from None
     if not rows:
         raise DataError(f"{path}: the file is empty: add a header row and rows of numbers")
     header = [name.strip() for name in rows[0][1]]
+    # before the names' own checks: a row of numbers such as 0,0,1 is no header at all
+    if all(_is_number(name) for name in header if name):
+        raise DataError(
+            f"{path}: the first row is numbers, not column names: add a header row naming "
+            "the columns"
+        )
     for i, name in enumerate(header, start=1):
         if not name:
             raise DataError(f"{path}: column {i} has no name in the header: name every column")
         if header.index(name) != i - 1:
             raise DataError(f"{path}: the column name {name!r} repeats: make the names unique")
-    if all(_is_number(name) for name in header):
-        raise DataError(
-            f"{path}: the first row is numbers, not column names: add a header row naming "
-            "the columns"
-        )
     if len(rows) == 1:
         raise DataError(f"{path}: there are no data rows after the header: add rows of numbers")
     data = []
@@ -131,15 +134,36 @@ def _load_csv(path: Path, target: str | None) -> Dataset:
     return Dataset(X, Y, path.stem, classes, tuple(features), names)
 
 
+def _unreadable(path: Path, error: OSError) -> str:
+    return f"{path}: cannot be read ({error.strerror or error}): check its permissions"
+
+
+ZIP_STARTS = (b"PK\x03\x04", b"PK\x05\x06")
+"""How a zip archive, and so an .npz file, begins (an empty archive: the second)."""
+
+
 def _load_npz(path: Path) -> Dataset:
     try:
-        with np.load(path, allow_pickle=False) as arrays:
-            found = {key: arrays[key] for key in arrays.files}
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        # an open file rather than the path: np.load leaks its own file if the zip is damaged
+        with path.open("rb") as handle:
+            if handle.read(4) not in ZIP_STARTS:
+                found = None
+            else:
+                handle.seek(0)
+                with np.load(handle, allow_pickle=False) as arrays:
+                    found = {key: arrays[key] for key in arrays.files}
+    except (zipfile.BadZipFile, ValueError, EOFError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise DataError(
             f"{path}: not a readable .npz file ({reason}): save it with numpy.savez(path, X=X, Y=Y)"
         ) from None
+    except OSError as error:
+        raise DataError(_unreadable(path, error)) from None
+    if found is None:
+        raise DataError(
+            f"{path}: not an .npz file (an .npz file is a zip archive of arrays): "
+            "save it with numpy.savez(path, X=X, Y=Y)"
+        )
     y_key = "Y" if "Y" in found else "y"
     if "X" not in found or y_key not in found:
         raise DataError(

@@ -171,6 +171,12 @@ def load_model(path: str | os.PathLike[str]) -> tuple[NetworkSpec, dict[str, np.
                 )
             params[key] = arrays[key]
     _check_params(params, spec, f"{where}:")
+    for key, value in params.items():
+        if not np.all(np.isfinite(value)):
+            raise ModelFileError(
+                f"{where}: parameter {key} holds NaN or infinite values (a damaged file, or one "
+                "saved after training diverged): train the model again"
+            )
 
     name = _text(arrays["optimizer"], "optimizer", where) or None
     state = {k.removeprefix("opt."): v for k, v in arrays.items() if k.startswith("opt.")}
@@ -209,6 +215,12 @@ def load_model(path: str | os.PathLike[str]) -> tuple[NetworkSpec, dict[str, np.
             ) from None
         if not isinstance(rng_state, dict) or rng_state.get("bit_generator") not in _BIT_GENERATORS:
             raise ModelFileError(f"{where} holds an unknown rng_state: save the model again")
+        try:
+            _generator(rng_state)
+        except (ValueError, TypeError, KeyError, IndexError, OverflowError):
+            raise ModelFileError(
+                f"{where} holds a damaged rng_state: save the model again"
+            ) from None
 
     meta: dict[str, Any] = {
         "epoch": _whole(arrays["epoch"], "epoch", where),
@@ -235,8 +247,11 @@ def restore_optimizer(meta: dict, lr: float | None = None) -> Optimizer | None:
 def restore_rng(meta: dict) -> np.random.Generator | None:
     """A generator continuing exactly where the saved one stopped, or None if none was saved."""
     state = meta.get("rng_state")
-    if state is None:
-        return None
+    return None if state is None else _generator(state)
+
+
+def _generator(state: dict) -> np.random.Generator:
+    """A generator in ``state``; NumPy's own errors for a state it cannot take."""
     bit_generator = getattr(np.random, state["bit_generator"])()
     bit_generator.state = state
     return np.random.Generator(bit_generator)
@@ -306,6 +321,16 @@ def _write_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
     base = os.path.basename(path)
     if not base or os.path.isdir(path):
         raise ModelFileError(f"cannot write model file {path}: it is a directory; give a file name")
+    if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
+        # /dev/null, a pipe: written into; a rename would put a file in the device's place
+        try:
+            with open(path, "wb") as f:
+                np.savez(f, **arrays)  # type: ignore[arg-type]
+            return
+        except OSError as e:
+            raise ModelFileError(
+                f"cannot write model file {path} ({e.strerror or e}): choose another path"
+            ) from None
     try:
         while True:
             tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")

@@ -127,7 +127,14 @@ class Optimizer:
                 continue
             if name not in buffers:
                 raise OptimizerError(f"unknown buffer {key!r} in {self.name} optimizer state")
-            buffers[name][param] = np.array(value, copy=True)
+            array = np.array(value, copy=True)
+            if array.dtype.kind != "f" or not np.all(np.isfinite(array)):
+                # else a NaN moment would surface as divergence, blamed on the learning rate
+                raise OptimizerError(
+                    f"{self.name} optimizer buffer {key!r} is not finite floating-point numbers: "
+                    "start the optimizer afresh"
+                )
+            buffers[name][param] = array
         for h, setting in hyper.items():
             setattr(self, h, setting)
         self.t = int(t)

@@ -1,12 +1,13 @@
 """Loss curves of a training run, drawn with matplotlib (the optional ``render`` extra).
 
 matplotlib is imported only when a plot is drawn; ``require_matplotlib`` says early, before any
-training, that it is missing.
+training, that it is missing, and ``plot_format`` that a file's suffix names no format it draws.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from bpverify.derive import InputError
 
@@ -16,8 +17,23 @@ EXTRA = "pip install 'bpverify[render]'"
 """How to install matplotlib with bpverify."""
 
 
+FORMATS = ("png", "svg", "pdf")
+"""The formats a plot is drawn in, each named by the suffix of its file."""
+
+
 class PlotError(InputError):
-    """A plot that cannot be drawn: matplotlib is not installed."""
+    """A plot that cannot be drawn: matplotlib is not installed, or the file's suffix names no
+    format in ``FORMATS``."""
+
+
+def plot_format(path: str | os.PathLike[str]) -> str:
+    """The format ``path``'s suffix names (``"loss.svg"`` -> ``"svg"``); PlotError naming the
+    choices for any other suffix, rather than PNG bytes in a file called ``.svg``."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        choices = ", ".join(f".{f}" for f in FORMATS[:-1]) + f" or .{FORMATS[-1]}"
+        raise PlotError(f"--plot {os.fspath(path)}: give a file name ending in {choices}")
+    return suffix
 
 
 def require_matplotlib() -> None:
@@ -28,8 +44,10 @@ def require_matplotlib() -> None:
         raise PlotError(f"--plot needs matplotlib: {EXTRA}") from None
 
 
-def plot_losses(history: History, path: str | os.PathLike[str]) -> None:
-    """Draw the train (and test) loss after each epoch, on a log scale, into ``path`` as PNG."""
+def plot_losses(history: History, path: str | os.PathLike[str], fmt: str | None = None) -> None:
+    """Draw the train (and test) loss after each epoch, on a log scale, into ``path`` in the
+    format ``fmt`` (one of ``FORMATS``; default: the one its suffix names)."""
+    fmt = fmt or plot_format(path)
     require_matplotlib()
     import matplotlib
 
@@ -47,6 +65,6 @@ def plot_losses(history: History, path: str | os.PathLike[str]) -> None:
         ax.set_yscale("log")
         ax.legend()
         fig.tight_layout()
-        fig.savefig(path, format="png", dpi=100)
+        fig.savefig(path, format=fmt, dpi=100)
     finally:
         plt.close(fig)

@@ -458,3 +458,116 @@ def test_a_memory_bomb_stays_within_the_memory_limit(tmp_path):
     assert code == "1", out.stdout
     assert "the function raised MemoryError" in out.stdout
     assert 0.5 * 2**20 < int(peak_kb) < 1.0 * 2**20  # it did grow, and stopped below 1 GiB
+
+
+# -- options that would change the verdict, outputs, memory: refused before the run ---------------
+
+
+def _no_run(monkeypatch):
+    """Make any check that starts fail the test: the refusal must come before the work."""
+    import bpverify.numeric.check.run as engine
+
+    def started(*args, **kwargs):
+        raise AssertionError("the check ran")
+
+    monkeypatch.setattr(engine, "check_gradients", started)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ["--rtol", "nan"],
+        ["--rtol", "-1"],
+        ["--rtol", "inf"],
+        ["--atol", "nan"],
+        ["--atol", "-1"],
+        ["--atol", "inf"],  # would pass every comparison
+    ],
+    ids=" ".join,
+)
+def test_a_tolerance_that_is_no_tolerance_is_bad_input(monkeypatch, bad):
+    _no_run(monkeypatch)
+    _bad_input(run(*NET, *bad), f"{bad[0]}) must be a finite number >= 0", f"give e.g. {bad[0]}")
+
+
+@pytest.mark.parametrize("value", ["nan", "-1.0", "inf"])
+def test_a_configured_tolerance_that_is_no_tolerance_is_bad_input(tmp_path, monkeypatch, value):
+    _no_run(monkeypatch)
+    path = tmp_path / "bpverify.toml"
+    path.write_text(f'[[check]]\nname = "mine"\nwidths = [2, 1]\nrtol = {value}\n')
+    _bad_input(run("--config", str(path)), "bpverify.toml: mine: rtol (--rtol) must be a finite")
+
+
+def test_a_negative_seed_names_the_option(monkeypatch):
+    _no_run(monkeypatch)
+    _bad_input(run(*NET, "--seed", "-1"), "'--seed'", "x>=0")
+
+
+PRECEDENCE = """\
+points = 2
+grad-fn = "nowhere.py:grads"
+
+[[check]]
+name = "mine"
+widths = [2, 3, 1]
+dtype = "float32"
+"""
+
+
+def test_flags_win_over_the_config_file_which_wins_over_the_defaults(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _user_file(tmp_path)
+    (tmp_path / "bpverify.toml").write_text(PRECEDENCE)
+    r = run("--points", "1", "--grad-fn", "mine.py:grads", "--method", "richardson")
+    assert r.exit_code == 0, r.output
+    # --points and --grad-fn given: theirs; dtype from the file; method given; batch default
+    assert "checking user (float32)" in r.stdout
+    assert "(richardson); 1 random point(s), batch 4" in r.stdout
+    r = run("--json", "r.json")  # nothing given: the file's grad-fn, which does not exist
+    _bad_input(r, "nowhere.py")
+
+
+def test_the_config_file_wins_over_a_default_even_when_it_repeats_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bpverify.toml").write_text("[[check]]\nwidths = [2, 1]\npoints = 1\n")
+    r = run("--points", "3")  # the default's value, given explicitly: it wins
+    assert r.exit_code == 0 and "3 random point(s)" in r.stdout, r.output
+    assert "1 random point(s)" in run().stdout
+
+
+def test_a_network_option_beside_a_config_file_is_refused_not_ignored(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _no_run(monkeypatch)
+    (tmp_path / "bpverify.toml").write_text("[[check]]\nwidths = [2, 1]\n")
+    _bad_input(run("--activation", "tanh"), "--activation applies to the network of --widths")
+    _bad_input(run("--loss", "cross-entropy", "--leaky-slope", "0.1"), "set loss and leaky-slope")
+
+
+def test_a_deeply_nested_config_file_is_bad_input(tmp_path):
+    path = tmp_path / "bpverify.toml"
+    path.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
+    _bad_input(run("--config", str(path)), "nested too deeply", "bpverify.toml")
+
+
+def test_json_and_junit_on_one_path_are_refused(tmp_path, monkeypatch):
+    _no_run(monkeypatch)
+    same = str(tmp_path / "report")
+    _bad_input(run(*NET, "--json", same, "--junit", same), "--json and --junit both write")
+
+
+def test_an_unwritable_report_is_found_before_the_check_runs(tmp_path, monkeypatch):
+    # root writes into read-only directories and the tests may run as root: creation refused
+    import bpverify.cli.files as files
+
+    _no_run(monkeypatch)
+    real_open = files.os.open
+
+    def refusing(path, flags, *args, **kwargs):
+        if flags & files.os.O_CREAT:
+            raise PermissionError(13, "Permission denied", path)
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(files.os, "open", refusing)
+    _bad_input(run(*NET, "--junit", str(tmp_path / "r.xml")), "cannot write --junit", "permission")
+
+

@@ -132,3 +132,11 @@ def test_failed_run_leaves_an_existing_output_file_intact(tmp_path):
     r = run("derive", "--layers", "2", "--activation", "swish", "-o", str(out))
     assert r.exit_code == 2
     assert out.read_text() == "precious"
+
+
+def test_output_and_render_on_one_path_are_refused_before_the_derivation(tmp_path):
+    same = str(tmp_path / "eq.png")
+    r = run("derive", "--layers", "1", "-o", same, "--render", same)
+    assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1, r.output
+    assert "-o and --render both write" in r.stderr
+    assert not (tmp_path / "eq.png").exists()

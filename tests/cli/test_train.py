@@ -201,7 +201,7 @@ def _csv(tmp_path, text):
         (["--data", "bogus", "--hidden", "4"], "unknown data set"),
         (["--data", "xor", "--widths", "2,4,1", "--activation", "swish"], "unknown activation"),
         (["--data", "xor", "--widths", "2,4,1", "--epochs", "-1"], "not in the range x>=0"),
-        (["--data", "xor", "--widths", "2,4,1", "--load", "missing.npz"], "missing.npz"),
+        (["--data", "xor", "--load", "missing.npz"], "missing.npz"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(args, message):
@@ -300,3 +300,73 @@ def test_check_every_stops_training_when_the_gradients_are_wrong(monkeypatch, tm
 def test_check_every_must_be_positive():
     result = run("--data", "xor", "--widths", "2,4,1", "--check-every", "0")
     assert result.exit_code == 2 and "--check-every" in result.stderr
+
+
+# -- refused before training: options that cannot apply, outputs, memory --------------------------
+
+
+def _bad(r, *fragments):
+    assert r.exit_code == 2, r.output
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.output, r.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    assert "training L=" not in r.output  # nothing trained
+
+
+@pytest.fixture
+def model(tmp_path):
+    path = tmp_path / "m.npz"
+    summary(run("--data", "xor", "--epochs", "1", "--save", str(path), "--json"))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("extra", "flags"),
+    [
+        (["--widths", "2,5,1"], "--widths"),
+        (["--activation", "tanh"], "--activation"),
+        (["--hidden", "8", "--loss", "cross-entropy"], "--hidden and --loss"),
+        (["--layers", "2", "--leaky-slope", "0.1"], "--layers and --leaky-slope"),
+    ],
+)
+def test_options_describing_the_network_are_refused_with_load(model, extra, flags):
+    _bad(run("--data", "xor", "--load", model, *extra), f"{flags} cannot apply with --load")
+
+
+def test_an_optimizer_is_refused_with_a_model_that_resumes_its_own(model):
+    _bad(run("--data", "xor", "--load", model, "--optimizer", "sgd"), "resumes its own adam")
+    summary(run("--data", "xor", "--load", model, "--lr", "0.01", "--epochs", "1", "--json"))
+
+
+@pytest.mark.parametrize(
+    ("suffix", "head"), [("svg", b"<?xml"), ("pdf", b"%PDF"), ("PNG", b"\x89PNG")]
+)
+def test_the_plot_format_follows_the_suffix(tmp_path, suffix, head):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / f"loss.{suffix}"
+    summary(run("--data", "xor", "--epochs", "2", "--plot", str(out), "--json"))
+    assert out.read_bytes().startswith(head)
+
+
+def test_a_plot_suffix_without_a_format_is_refused_before_training(tmp_path):
+    _bad(run("--data", "xor", "--plot", str(tmp_path / "loss.txt")), "loss.txt", ".svg or .pdf")
+
+
+def test_save_and_plot_on_one_path_are_refused(tmp_path):
+    same = str(tmp_path / "out.npz")
+    _bad(run("--data", "xor", "--save", same, "--plot", same), "--save and --plot both write")
+
+
+def test_a_negative_seed_names_the_option():
+    _bad(run("--data", "xor", "--seed", "-1"), "'--seed'", "x>=0")
+
+
+def test_nan_weights_in_a_model_are_named_not_blamed_on_the_learning_rate(model):
+    with np.load(model) as f:
+        arrays = dict(f)
+    arrays["W1"] = np.full_like(arrays["W1"], np.nan)
+    np.savez(model, **arrays)
+    r = run("--data", "xor", "--load", model)
+    _bad(r, "parameter W1 holds NaN", "train the model again")
+    assert "--lr" not in r.stderr

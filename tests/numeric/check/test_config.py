@@ -229,3 +229,29 @@ def test_a_value_that_cannot_be_used_names_the_file_and_the_network(tmp_path, ta
     with pytest.raises(ConfigError) as e:
         load_checks(path)
     assert str(e.value).startswith(f"{path}: mine: ") and message in str(e.value)
+
+
+def test_settings_given_explicitly_win_over_the_file(tmp_path):
+    """pytest's and pip's precedence: the command line, then the file, then the defaults."""
+    text = BPVERIFY_TOML.replace("[[check]]", 'points = 2\ngrad-fn = "file.py:grads"\n\n[[check]]')
+    path = _write(tmp_path, "bpverify.toml", text)
+    base = CheckOptions(points=5, dtype="float64", method="richardson")
+    (entry,) = load_checks(path, base, grad_fn="mine.py:grads", given={"dtype", "grad_fn"})
+    # dtype and grad_fn given: theirs; points from the file; method from the base
+    assert entry.options == CheckOptions(
+        points=2, dtype="float64", method="richardson", avoid_kinks=True
+    )
+    assert entry.grad_fn == "mine.py:grads"
+    (entry,) = load_checks(path, base, grad_fn="mine.py:grads")
+    assert entry.options.dtype == "float32" and entry.grad_fn == f"{tmp_path / 'file.py'}:grads"
+
+
+def test_a_file_too_deeply_nested_to_read_is_a_config_error(tmp_path):
+    path = _write(tmp_path, "bpverify.toml", "x = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError, match="nested too deeply to read; write the file flat"):
+        load(path)
+    (tmp_path / "project").mkdir()
+    deep = "[tool]\nx = " + "{a = " * 5000 + "1" + "}" * 5000 + "\n"
+    _write(tmp_path / "project", "pyproject.toml", deep)
+    with pytest.raises(ConfigError, match=r"pyproject\.toml: arrays or tables nested too deeply"):
+        find(tmp_path / "project")

@@ -33,8 +33,13 @@ def test_the_choices_are_the_library_tables():
         ({"batch": 2.5}, "batch must be a whole number >= 1, got 2.5"),
         ({"sample": 0}, "sample must be a whole number >= 1, got 0"),
         ({"points": True}, "points must be a whole number >= 1, got True"),
-        ({"rtol": -1e-3}, "rtol must be a number >= 0"),
-        ({"atol": float("nan")}, "atol must be a number >= 0"),
+        ({"rtol": -1e-3}, "rtol (--rtol) must be a finite number >= 0"),
+        ({"rtol": float("nan")}, "rtol (--rtol) must be a finite number >= 0"),
+        ({"atol": float("nan")}, "atol (--atol) must be a finite number >= 0"),
+        ({"atol": -1}, "atol (--atol) must be a finite number >= 0"),
+        ({"atol": float("inf")}, "atol (--atol) must be a finite number >= 0"),
+        ({"rtol": "1e-6"}, "rtol (--rtol) must be a finite number >= 0"),
+        ({"seed": -1}, "seed (--seed) must be a whole number >= 0, got -1"),
     ],
 )
 def test_a_setting_that_cannot_work_is_an_option_error(settings, message):

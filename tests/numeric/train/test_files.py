@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from bpverify.numeric.train.dataset import DataError
 from bpverify.numeric.train.files import load_file
 
 
@@ -75,6 +76,7 @@ def test_csv_many_or_fractional_values_are_regression(tmp_path):
         ("\n\n", ["empty", "header"]),
         ("x1,x2,y\n", ["no data rows", "add"]),
         ("1,2,3\n4,5,6\n", ["header", "numbers"]),
+        ("0,0,1\n1,0,1\n", ["first row is numbers", "add a header row"]),  # not "'0' repeats"
         ("x,x,y\n1,2,3\n", ["'x'", "repeats", "unique"]),
         ('x,"a\nb",y\n1,2,3\n1,zz,3\n', ["not a number", "'a\\nb'"]),
     ],
@@ -89,6 +91,21 @@ def test_missing_target_column_lists_the_columns(tmp_path, data_error):
     path = write(tmp_path, "x1,x2,y\n1,2,0\n")
     data_error(["'label'", "choose from", "'x1', 'x2', 'y'"], load_file, path, "label")
     data_error(["leave at least one"], load_file, path, "x1,x2,y")
+
+
+@pytest.mark.parametrize("name", ["d.csv", "d.npz"])
+def test_an_unreadable_file_names_its_permissions(tmp_path, monkeypatch, data_error, name):
+    # root reads a mode-000 file, and the tests may run as root: the refusal is simulated
+    path = write(tmp_path, "x,y\n1,0\n", name=name)
+    real_open = type(path).open
+
+    def refused(self, *args, **kwargs):
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(path), "open", refused)
+    data_error([name, "cannot be read (Permission denied)", "permissions"], load_file, path)
 
 
 def test_missing_file_and_unknown_suffix(tmp_path, data_error):
@@ -139,4 +156,23 @@ def test_npz_rejects_a_target_and_garbage(tmp_path, data_error):
     np.savez(tmp_path / "d.npz", X=np.zeros((2, 1)), Y=np.zeros(2))
     data_error(["target", "drop"], load_file, tmp_path / "d.npz", "label")
     (tmp_path / "e.npz").write_text("not a zip")
-    data_error(["not a readable .npz"], load_file, tmp_path / "e.npz")
+    data_error(["not an .npz file", "zip archive", "numpy.savez"], load_file, tmp_path / "e.npz")
+
+
+def test_a_text_or_npy_file_named_npz_is_no_npz_file_and_nothing_suggests_pickle(
+    tmp_path, data_error
+):
+    (tmp_path / "t.npz").write_text("x1,x2,y\n0,0,0\n")
+    np.save(tmp_path / "a.npy", np.zeros(3))
+    (tmp_path / "a.npz").write_bytes((tmp_path / "a.npy").read_bytes())
+    for name in ("t.npz", "a.npz"):
+        with pytest.raises(DataError) as e:
+            load_file(tmp_path / name)
+        assert "not an .npz file" in str(e.value) and "pickle" not in str(e.value)
+    data_error(["not a readable .npz file", "numpy.savez"], _damaged_zip, tmp_path)
+
+
+def _damaged_zip(tmp_path):
+    # a zip's start, then nothing: past the magic check, np.load's own error is reported
+    (tmp_path / "z.npz").write_bytes(b"PK\x03\x04" + b"\0" * 10)
+    return load_file(tmp_path / "z.npz")

@@ -1,4 +1,6 @@
+import json
 import os
+import stat
 import zipfile
 
 import numpy as np
@@ -8,7 +10,13 @@ import sympy as sp
 from bpverify.derive import NetworkSpec
 from bpverify.numeric.init import init_params
 from bpverify.numeric.train.loop import History
-from bpverify.numeric.train.model_file import load_model, restore_optimizer, restore_rng, save_model
+from bpverify.numeric.train.model_file import (
+    ModelFileError,
+    load_model,
+    restore_optimizer,
+    restore_rng,
+    save_model,
+)
 from bpverify.numeric.train.optim import make_optimizer
 
 SPEC = NetworkSpec(
@@ -211,3 +219,65 @@ def test_zip_without_npy_members_is_not_a_model(tmp_path):
         z.writestr("readme.txt", "hello")
     with pytest.raises(ValueError, match="not a bpverify model"):
         load_model(path)
+
+
+def _saved_with(tmp_path, change):
+    """A saved model whose arrays ``change(arrays)`` altered."""
+    params, optimizer = trained_state()
+    save_model(tmp_path / "good.npz", SPEC, params, optimizer, rng=np.random.default_rng(1))
+    with np.load(tmp_path / "good.npz", allow_pickle=False) as data:
+        arrays = dict(data)
+    change(arrays)
+    path = tmp_path / "bad.npz"
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+    return path
+
+
+def _rng_state(state):
+    def change(arrays):
+        arrays["rng_state"] = np.array(json.dumps(state))
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"bit_generator": "PCG64", "state": {"state": "x", "inc": 1}},
+        {"bit_generator": "PCG64"},
+        {"bit_generator": "PCG64", "state": {"state": -5, "inc": "q"}},
+        {"bit_generator": "MT19937", "state": {"key": [1, 2], "pos": 3}},
+    ],
+    ids=["text-state", "no-state", "negative", "short-key"],
+)
+def test_a_damaged_rng_state_is_a_model_file_error(tmp_path, state):
+    with pytest.raises(ModelFileError, match=r"bad\.npz holds a damaged rng_state: save the model"):
+        load_model(_saved_with(tmp_path, _rng_state(state)))
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_non_finite_parameters_are_named_not_left_to_diverge(tmp_path, value):
+    def change(arrays):
+        arrays["b2"] = np.full_like(arrays["b2"], value)
+
+    with pytest.raises(ModelFileError, match="parameter b2 holds NaN or infinite values"):
+        load_model(_saved_with(tmp_path, change))
+
+
+def test_a_non_finite_optimizer_buffer_is_a_bad_state(tmp_path):
+    def change(arrays):
+        arrays["opt.v.W1"] = np.full_like(arrays["opt.v.W1"], np.nan)
+
+    with pytest.raises(ModelFileError, match=r"bad optimizer state \(.*'v\.W1' is not finite"):
+        load_model(_saved_with(tmp_path, change))
+
+
+def test_a_device_is_written_into_never_replaced():
+    params, optimizer = trained_state()
+    save_model("/dev/null", SPEC, params, optimizer)  # as root, a rename would replace it
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    if os.path.exists("/dev/full"):
+        with pytest.raises(ModelFileError, match="cannot write model file /dev/full"):
+            save_model("/dev/full", SPEC, params, optimizer)
+        assert stat.S_ISCHR(os.stat("/dev/full").st_mode)

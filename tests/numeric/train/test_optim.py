@@ -7,6 +7,7 @@ from bpverify.numeric.train.optim import (
     SGD,
     Adam,
     Momentum,
+    OptimizerError,
     make_optimizer,
 )
 
@@ -164,3 +165,13 @@ def test_missing_gradient_is_refused():
     params = start()
     with pytest.raises(ValueError, match="no gradient for parameter 'q'"):
         make_optimizer("sgd", 0.1).step(params, {"p": np.ones(3)})
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, "text"])
+def test_a_buffer_that_is_not_finite_numbers_is_refused(bad):
+    params, optimizer = start(), make_optimizer("adam", 0.05)
+    optimizer.step(params, quadratic_grads(params))
+    state = optimizer.state_dict()
+    state["m.p"] = np.full(3, bad)
+    with pytest.raises(OptimizerError, match=r"buffer 'm\.p' is not finite floating-point"):
+        make_optimizer("adam").load_state_dict(state)
