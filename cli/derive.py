@@ -8,7 +8,14 @@ import click
 
 from . import progress
 from .files import check_outputs, write_text_atomic
-from .options import LibraryChoice, network_spec, output_option, with_network_options
+from .options import (
+    LibraryChoice,
+    network_spec,
+    output_option,
+    timeout_option,
+    with_network_options,
+    within_timeout,
+)
 
 HINT = (
     "bpverify derive: that is LaTeX source; to read it, --format text prints it as text, "
@@ -49,7 +56,13 @@ HINT = (
     show_default=True,
     help="Check every rule against SymPy's derivative of the unrolled network.",
 )
-def derive(layers, widths, activation, loss, leaky_slope, form, fmt, output, render, check_rules):
+@timeout_option(
+    "bpverify.derive.budget:BUILD_TIMEOUT",
+    "Seconds the derivation may take; past them bpverify stops it (exit 2).",
+)
+def derive(
+    layers, widths, activation, loss, leaky_slope, form, fmt, output, render, check_rules, timeout
+):
     """Derive dC/dW, dC/db and dC/da^(l-1) of every layer and print them.
 
     \b
@@ -57,8 +70,6 @@ def derive(layers, widths, activation, loss, leaky_slope, form, fmt, output, ren
       bpverify derive --layers 3
       bpverify derive --widths 2,3,1 --activation tanh --form unrolled --format text
     """
-    from bpverify.derive import derive_network, report, verify
-
     spec = network_spec(layers, widths, activation, loss, leaky_slope)
     check_outputs({"-o": output, "--render": render})
     if render:
@@ -69,17 +80,10 @@ def derive(layers, widths, activation, loss, leaky_slope, form, fmt, output, ren
         from bpverify.derive.unrolled import check_size
 
         check_size(spec)
-    write = {
-        "latex": report.document if output else report.latex_block,
-        "text": report.text_block,
-        "json": report.to_json,
-    }[fmt]
-    with progress.reporter("bpverify derive") as say:
-        say("deriving the rules")
-        derivation = derive_network(spec)
-        v = verify.verify(derivation, progress=say) if check_rules else None
-        say(f"writing the {form} form" if form != "all" else "writing every form")
-        text = write(derivation, form, verification=v)
+    work = (spec, form, fmt, bool(output), check_rules, render)
+    text, failed = within_timeout(
+        timeout, "the derivation", _outputs, *work, label="bpverify derive"
+    )
     if output:
         write_text_atomic(output, text if text.endswith("\n") else text + "\n")
         click.echo(f"wrote {output}", err=True)
@@ -88,10 +92,30 @@ def derive(layers, widths, activation, loss, leaky_slope, form, fmt, output, ren
         if fmt == "latex" and not render and progress.is_terminal(sys.stdout):
             click.echo(HINT, err=True)
     if render:
+        click.echo(f"wrote {render}", err=True)
+    if failed:
+        click.echo(f"bpverify derive: {failed}", err=True)
+        raise click.exceptions.Exit(1)
+
+
+def _outputs(spec, form, fmt, document, check_rules, render, progress):
+    """The symbolic work of ``derive``, run under --timeout: the text to print or write, the
+    drawing written to ``render``, and the self-check's failure summary (None when it passed
+    or did not run)."""
+    from bpverify.derive import derive_network, report, verify
+
+    write = {
+        "latex": report.document if document else report.latex_block,
+        "text": report.text_block,
+        "json": report.to_json,
+    }[fmt]
+    progress("deriving the rules")
+    derivation = derive_network(spec)
+    v = verify.verify(derivation, progress=progress) if check_rules else None
+    progress(f"writing the {form} form" if form != "all" else "writing every form")
+    text = write(derivation, form, verification=v)
+    if render:
         from .render import render_equations
 
         render_equations(derivation, form, render, verification=v)
-        click.echo(f"wrote {render}", err=True)
-    if v is not None and not v.ok:
-        click.echo(f"bpverify derive: {v.summary()}", err=True)
-        raise click.exceptions.Exit(1)
+    return text, (v.summary() if v is not None and not v.ok else None)

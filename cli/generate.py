@@ -5,13 +5,23 @@ from __future__ import annotations
 import click
 
 from .files import check_outputs, write_text_atomic
-from .options import network_spec, output_option, with_network_options
+from .options import (
+    network_spec,
+    output_option,
+    timeout_option,
+    with_network_options,
+    within_timeout,
+)
 
 
 @click.command()
 @with_network_options
 @output_option("Write the module to FILE.py (default: print it).")
-def generate(layers, widths, activation, loss, leaky_slope, output):
+@timeout_option(
+    "bpverify.derive.budget:BUILD_TIMEOUT",
+    "Seconds the derivation and code generation may take; past them bpverify stops (exit 2).",
+)
+def generate(layers, widths, activation, loss, leaky_slope, output, timeout):
     """Write NumPy code for forward, loss and gradients of the network.
 
     \b
@@ -27,7 +37,7 @@ def generate(layers, widths, activation, loss, leaky_slope, output):
 
     spec = network_spec(layers, widths, activation, loss, leaky_slope)
     check_outputs({"-o": output})
-    source = generate_source(spec)
+    source = within_timeout(timeout, "the code generation", generate_source, spec)
     if output:
         write_text_atomic(output, source)
         click.echo(f"wrote {output}", err=True)

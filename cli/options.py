@@ -133,6 +133,57 @@ def given(ctx: click.Context) -> set[str]:
     return {name for name in ctx.params if ctx.get_parameter_source(name) not in defaults}
 
 
+class Seconds(click.ParamType):
+    """A number of seconds >= 0 (0: no budget); NaN, infinities and negatives are refused."""
+
+    name = "seconds"
+
+    def convert(self, value, param, ctx):
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            seconds = float("nan")
+        if not 0 <= seconds < float("inf"):
+            self.fail(f"{str(value)[:20]!r} is not a number of seconds >= 0: give e.g. 60", param)
+        return seconds
+
+
+def timeout_option(default: str, help_text: str):
+    """``--timeout SECONDS``: the wall-clock budget of a command's symbolic work, its default
+    the library value ``default`` names; 0 runs the work in the command's own process, without
+    a budget."""
+    return click.option(
+        "--timeout",
+        type=Seconds(),
+        default=library(default),
+        show_default=True,
+        metavar="SECONDS",
+        help=help_text + " 0: no budget.",
+    )
+
+
+def within_timeout(seconds: float, what: str, fn, *args, label: str | None = None):
+    """``fn(*args)`` in a worker process stopped after ``seconds`` (``derive.budget``; 0: here,
+    without a budget); with ``label``, ``fn`` also gets a ``progress`` callback shown under
+    that label at a terminal. A spent budget raises BudgetError, bad input (exit 2) naming
+    --timeout."""
+    from bpverify.derive.budget import Worker
+
+    from .progress import reporter
+
+    if not seconds:
+        if label is None:
+            return fn(*args)
+        with reporter(label) as say:
+            return fn(*args, progress=say)
+    # made before the progress timer's thread starts: a one-thread process may fork
+    with Worker(seconds, what=what) as worker:
+        if label is None:
+            return worker.call(fn, *args)
+        with reporter(label) as say:
+            return worker.call(fn, *args, progress=say)
+
+
 def output_option(help_text: str):
     """``-o/--output FILE``: where a command writes its result instead of stdout."""
     return click.option(

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import click
 
 from . import exitcodes
-from .options import library, network_spec, with_network_options
+from .options import library, network_spec, timeout_option, with_network_options
 from .progress import reporter
-
-MAX_CLAIM_LINES = 500
-"""Most claims read from one --claim-file."""
 
 
 @click.command()
@@ -44,15 +42,30 @@ MAX_CLAIM_LINES = 500
     show_default=True,
     help="Seed of those networks.",
 )
+@timeout_option(
+    "bpverify.derive.budget:PROVE_TIMEOUT",
+    "Seconds each claim may take; past them it is UNDECIDED.",
+)
 def prove(
-    layers, widths, activation, loss, leaky_slope, wrt, claim, claim_file, as_json, points, seed
+    layers,
+    widths,
+    activation,
+    loss,
+    leaky_slope,
+    wrt,
+    claim,
+    claim_file,
+    as_json,
+    points,
+    seed,
+    timeout,
 ):
     """Prove a claimed gradient dC_0/d(WRT) equal to the derived one, or refute it.
 
     \b
-    Exit codes: 0 proved, 1 refuted (with a counterexample), 3 undecided, 2 bad input.
-    With --claim-file: 2 if any line is bad input, else 1 if any is refuted, else 3 if
-    any is undecided, else 0.
+    Exit codes: 0 proved, 1 refuted (with a counterexample), 3 undecided (also when a
+    claim overruns --timeout), 2 bad input. With --claim-file: 2 if any line is bad input,
+    else 1 if any is refuted, else 3 if any is undecided, else 0.
 
     \b
     Example:
@@ -64,42 +77,91 @@ def prove(
     spec = network_spec(layers, widths, activation, loss, leaky_slope)
     if (claim is None) == (claim_file is None):
         raise ClaimError("give exactly one of --claim TEXT and --claim-file FILE")
-    if claim is not None:
-        if wrt is None:
-            raise ClaimError("give the quantity with --wrt, e.g. --wrt 'w^(3)_jk'")
-        verdict = _prove(spec, wrt, claim, points, seed)
-        click.echo(json.dumps(verdict.to_dict(), indent=2) if as_json else _text(verdict))
-        raise click.exceptions.Exit(exitcodes.VERDICTS[verdict.status])
-    _prove_file(spec, wrt, claim_file, as_json, points, seed)
+    with _prover(timeout) as worker:
+        if claim is not None:
+            if wrt is None:
+                raise ClaimError("give the quantity with --wrt, e.g. --wrt 'w^(3)_jk'")
+            verdict = _prove(worker, spec, wrt, claim, points, seed)
+            click.echo(json.dumps(verdict.to_dict(), indent=2) if as_json else _text(verdict))
+            raise click.exceptions.Exit(exitcodes.VERDICTS[verdict.status])
+        _prove_file(worker, spec, wrt, claim_file, as_json, points, seed)
 
 
-def _prove(spec, wrt, claim, points, seed):
+@contextlib.contextmanager
+def _prover(timeout):
+    """The worker process every claim runs in, each on its own budget of ``timeout`` seconds
+    (None for --timeout 0: the claims run here, without a budget)."""
+    if not timeout:
+        yield None
+        return
+    from bpverify.derive.budget import Worker
+
+    # made before the progress timer's thread starts: a one-thread process may fork
+    with Worker(timeout, what="the proof") as worker:
+        yield worker
+
+
+def _prove(worker, spec, wrt, claim, points, seed):
     from bpverify.derive.prove import prove as run
+    from bpverify.derive.prove import prove_within
 
-    with reporter(f"bpverify prove {wrt}") as progress:
-        return run(spec, wrt, claim, points=points, seed=seed, progress=progress)
+    with reporter(f"bpverify prove {wrt[:40]}") as progress:
+        if worker is None:
+            return run(spec, wrt, claim, points=points, seed=seed, progress=progress)
+        return prove_within(worker, spec, wrt, claim, points=points, seed=seed, progress=progress)
 
 
-def _prove_file(spec, wrt, path, as_json, points, seed):
-    """One verdict per line; a bad line is reported in its place and the rest still run."""
+def read_claims(path: str) -> list[tuple[int, str]]:
+    """The claims of a --claim-file as (line number, text), blank lines and # comments left
+    out. Its size is checked while it is read (at most the ``claim_file_bytes`` limit plus one
+    byte is read: /dev/zero is refused, not read whole), and so is its text."""
+    from bpverify.derive.limits import LIMITS
+    from bpverify.derive.prove import ClaimError
+
+    size, claims = LIMITS["claim_file_bytes"], LIMITS["claim_file_claims"]
+    with open(path, "rb") as f:
+        data = f.read(size.value() + 1)
+    if len(data) > size.value():
+        raise ClaimError(
+            f"--claim-file {path} has more than the {size.value()} bytes accepted: split it "
+            f"(or raise the limit with {size.env}=N)"
+        )
+    if b"\0" in data:
+        raise ClaimError(
+            f"--claim-file {path} is not a text file (it holds NUL bytes): give a text file "
+            "with one claim per line"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ClaimError(
+            f"--claim-file {path} is not UTF-8 text: save the claims as UTF-8"
+        ) from None
+    lines = [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1)]
+    lines = [(n, line) for n, line in lines if line and not line.startswith("#")]
+    if not lines:
+        raise ClaimError(
+            f"--claim-file {path} holds no claims: write one per line as 'WRT: CLAIM', "
+            "e.g. b^(3)_j: sigma'(z^(3)_j) * 2*(a^(3)_j - y_j)"
+        )
+    if len(lines) > claims.value():
+        raise ClaimError(f"--claim-file {path}: {claims.refusal(f'{len(lines)} claims')}; split it")
+    return lines
+
+
+def _prove_file(worker, spec, wrt, path, as_json, points, seed):
+    """One verdict per line, each on its own budget; a bad line or one that overruns its budget
+    is reported in its place and the rest still run."""
     from bpverify.derive import InputError
     from bpverify.derive.prove import ClaimError
 
-    try:
-        with open(path, encoding="utf-8") as f:
-            lines = [(n, line.strip()) for n, line in enumerate(f, start=1)]
-    except UnicodeDecodeError:
-        raise ClaimError(f"{path} is not UTF-8 text: save the claims as UTF-8") from None
-    lines = [(n, line) for n, line in lines if line and not line.startswith("#")]
-    if len(lines) > MAX_CLAIM_LINES:
-        raise ClaimError(f"{path} has {len(lines)} claims, more than {MAX_CLAIM_LINES}: split it")
     records, codes = [], []
-    for n, line in lines:
+    for n, line in read_claims(path):
         line_wrt, text = line.split(":", 1) if ":" in line else (wrt, line)
         try:
             if line_wrt is None:
                 raise ClaimError("no quantity: write 'WRT: CLAIM' or give --wrt")
-            verdict = _prove(spec, line_wrt.strip(), text.strip(), points, seed)
+            verdict = _prove(worker, spec, line_wrt.strip(), text.strip(), points, seed)
         except InputError as e:
             code = exitcodes.BAD_INPUT
             record = {"line": n, "status": "BAD INPUT", "message": str(e)}

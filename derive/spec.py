@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
@@ -10,6 +11,7 @@ import sympy as sp
 
 from .activations import ACTIVATIONS, DEFAULT_ACTIVATION, LEAKY_SLOPE, OUTPUT_ACTIVATIONS
 from .errors import InputError
+from .limits import LIMITS, check, limit
 from .losses import DEFAULT_LOSS, LOSSES
 
 
@@ -36,6 +38,9 @@ class NetworkSpec:
         loss: a name from ``LOSSES``.
         leaky_slope: the slope of ``leaky_relu`` for z <= 0.
 
+    Depth, widths and parameter count are held to the ``layers``, ``width`` and ``parameters``
+    rows of ``limits.LIMITS`` (a ``LimitError`` names the limit and how to raise it).
+
     Example:
         >>> NetworkSpec(layers=2, widths=(2, 3, 1)).activations
         ('sigmoid', 'sigmoid')
@@ -53,13 +58,19 @@ class NetworkSpec:
         layers = self.layers
         if isinstance(layers, bool) or not isinstance(layers, int) or layers < 1:
             raise SpecError(f"layers must be a whole number >= 1, got {layers!r}")
+        # before the widths: symbolic widths make one symbol per layer
+        check("layers", layers, f"a network of {layers} layers")
         object.__setattr__(self, "widths", _check_widths(layers, self.widths))
+        if not self.symbolic:
+            count = self.parameter_count
+            check("parameters", int(count), f"a network of {count} weights and biases")
         if self.loss not in LOSSES:
             raise SpecError(f"unknown loss {self.loss!r}: choose one of {', '.join(LOSSES)}")
         object.__setattr__(self, "activations", self._check_activations())
         slope = sp.nsimplify(self.leaky_slope)
         if not (slope.is_real and slope.is_finite and slope >= 0):
             raise SpecError(f"leaky_slope must be a finite number >= 0, got {self.leaky_slope!r}")
+        _check_slope_size(slope)
         object.__setattr__(self, "leaky_slope", slope)
 
     def _check_activations(self) -> tuple[str, ...]:
@@ -143,21 +154,87 @@ def _check_widths(layers: int, widths: Sequence[Width] | None) -> tuple[Width, .
             continue
         if isinstance(w, bool) or not isinstance(w, int) or w < 1:
             raise SpecError(f"width n_{l} must be a whole number >= 1, got {w!r}")
+        check("width", w, f"width n_{l} = {w}")
     return widths
 
 
+def _check_slope_size(slope: sp.Rational) -> None:
+    """A slope whose numerator or denominator has more digits than --leaky-slope's text may
+    give is refused: every formula that holds it would carry them."""
+    bits = 7 * limit("slope_digits")  # 2 * digits * log2(10) < 7 * digits
+    if max(abs(slope.p).bit_length(), slope.q.bit_length()) > bits:
+        raise SpecError(
+            f"leaky_slope has more than {LIMITS['slope_digits'].value()} digits: "
+            "give a short number, e.g. 0.01"
+        )
+
+
 def parse_widths(text: str) -> tuple[int, ...]:
-    """Parse ``"2,3,3,1"`` into widths; raise SpecError naming the bad entry."""
+    """Parse ``"2,3,3,1"`` into widths; raise SpecError naming the bad entry.
+
+    Sizes are checked on the text, before any number is built: at most ``layers`` + 1 widths,
+    each of at most as many digits as the ``width`` limit has."""
+    items = text.split(",")
+    check("layers", len(items) - 1, f"--widths with {len(items)} entries ({len(items) - 1} layers)")
+    widest = len(str(limit("width")))
     out = []
-    for item in text.split(","):
+    for item in items:
         item = item.strip()
-        if not item.isdigit() or int(item) < 1:
+        if not (item.isascii() and item.isdigit()) or not item.lstrip("0"):
             raise SpecError(
-                f"width {item!r} in {text!r} is not a whole number >= 1: "
+                f"width {_clip(item)!r} in {_clip(text)!r} is not a whole number >= 1: "
                 "write widths as comma-separated whole numbers, e.g. 2,3,3,1"
+            )
+        if len(item.lstrip("0")) > widest:
+            raise SpecError(
+                "--widths: " + LIMITS["width"].refusal(f"a width of {len(item)} digits")
             )
         out.append(int(item))
     return tuple(out)
+
+
+def _clip(text: str, most: int = 24) -> str:
+    """``text`` shortened for a message: a message echoes input, never 100 KB of it."""
+    return text if len(text) <= most else text[:most] + "..."
+
+
+_DECIMAL = re.compile(r"[+-]?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?")
+_FRACTION = re.compile(r"[+-]?(\d+)\s*/\s*(\d+)")
+
+
+def read_slope(value: str | float | int) -> sp.Rational:
+    """``--leaky-slope``'s value read exactly (``"0.01"`` is 1/100, ``"1/3"`` one third), its
+    digits and decimal exponent checked against the ``slope_digits`` limit before the number is
+    built: ``1e999999999`` would be a billion-digit integer. Raises SpecError naming the fix.
+
+    Example:
+        >>> read_slope("0.01"), read_slope("1/3"), read_slope(0.25)
+        (1/100, 1/3, 1/4)
+    """
+    text = str(value).strip()
+    most = limit("slope_digits")
+    fix = "give e.g. --leaky-slope 0.01"
+    if (m := _FRACTION.fullmatch(text)) is not None:
+        digits = max(len(m.group(1).lstrip("0")), len(m.group(2).lstrip("0")))
+        if digits > most:
+            refusal = LIMITS["slope_digits"].refusal(f"{digits} digits")
+            raise SpecError(f"--leaky-slope {_clip(text)}: {refusal}")
+        if int(m.group(2)) == 0:
+            raise SpecError(f"--leaky-slope {_clip(text)} divides by zero: {fix}")
+        return sp.Rational(int(m.group(1).replace(" ", "")), int(m.group(2)))
+    m = _DECIMAL.fullmatch(text)
+    if m is None or not (m.group(1) or m.group(2)):
+        raise SpecError(f"--leaky-slope {_clip(text)!r} is not a number: {fix}")
+    significant = len((m.group(1) + (m.group(2) or "")).strip("0"))
+    exponent = (m.group(3) or "0").lstrip("+")
+    size = None
+    if significant > most:
+        size = f"{significant} significant digits"
+    elif len(exponent.lstrip("-0")) > len(str(most)) or abs(int(exponent)) > most:
+        size = f"the decimal exponent {_clip(exponent)}"
+    if size is not None:
+        raise SpecError(f"--leaky-slope {_clip(text)}: {LIMITS['slope_digits'].refusal(size)}")
+    return sp.Rational(text)
 
 
 def parse_spec(
@@ -191,13 +268,8 @@ def parse_spec(
     if loss is not None:
         settings["loss"] = loss
     if leaky_slope is not None:
-        try:
-            # through the text, so that the float 0.01 is 1/100 and not its binary neighbour
-            settings["leaky_slope"] = sp.Rational(str(leaky_slope))
-        except (TypeError, ValueError):
-            raise SpecError(
-                f"--leaky-slope {leaky_slope!r} is not a number: give e.g. --leaky-slope 0.01"
-            ) from None
+        # through the text, so that the float 0.01 is 1/100 and not its binary neighbour
+        settings["leaky_slope"] = read_slope(leaky_slope)
     if parsed is not None:
         settings["widths"] = tuple(parsed)
     return NetworkSpec(layers, **settings)

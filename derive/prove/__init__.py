@@ -6,10 +6,14 @@ One job per module, in the order a claim meets them:
 - ``claims``: the parse tree turned into SymPy (``parse_claim``), and ``--wrt`` (``parse_wrt``).
 - ``format``: an expression printed back in the claim language (``format_claim``).
 - ``truth``: the derived gradient the claim is compared with, in the claim's symbols.
-- ``proof``: claim - truth simplified to 0, stage by stage (``vanishes``).
+- ``branches``: a Piecewise as indicators, which SymPy's sums do not fold.
+- ``proof``: claim - truth reduced to 0, stage by stage (``vanishes``); too large to try.
 - ``counterexample``: random concrete networks where claim and truth are evaluated.
 - ``hints``: the common mistakes, and the one a refuted claim matches.
-- ``verdict``: ``prove`` and its ``Verdict``: PROVED, REFUTED or UNDECIDED.
+- ``verdict``: ``prove`` and its ``Verdict``: PROVED, REFUTED or UNDECIDED; ``prove_within`` a
+  worker process's budget (``derive.budget``).
+
+Every size is held to ``derive.limits.LIMITS`` before the work starts.
 
 Example:
     >>> from bpverify.derive import NetworkSpec
@@ -20,7 +24,7 @@ Example:
 from .claims import Target, parse_claim, parse_wrt
 from .format import format_claim
 from .grammar import MAX_DEPTH, MAX_EXPONENT, MAX_LENGTH, ClaimError
-from .verdict import STATUSES, Verdict, prove
+from .verdict import STATUSES, Verdict, prove, prove_within
 
 __all__ = [
     "MAX_DEPTH",
@@ -34,4 +38,5 @@ __all__ = [
     "parse_claim",
     "parse_wrt",
     "prove",
+    "prove_within",
 ]

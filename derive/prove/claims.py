@@ -3,8 +3,9 @@
 A claim is untrusted text. It is read by a small LALR grammar (lark) and every node of the parse
 tree is turned into a SymPy object from a whitelist: numbers, the network's quantities
 ``a^(l)_k``, ``z^(l)_j``, ``w^(l)_jk``, ``b^(l)_j``, ``y_j``, the layer's activation ``sigma``
-and its derivative ``sigma'``, sums ``sum_j(...)``, + - * / and powers with a small whole-number
-exponent. Nothing is ever passed to ``eval``, ``sympify`` or ``parse_expr``.
+and its derivative ``sigma'``, the derived gradient ``dC_0/da^(l)_k`` (the entry ``dC_da{l}``,
+which ``truth`` replaces by its value), sums ``sum_j(...)``, + - * / and powers with a small
+whole-number exponent. Nothing is ever passed to ``eval``, ``sympify`` or ``parse_expr``.
 
 Both spellings are read by the same grammar: the plain one (``a^(2)_k * sigma'(z^(3)_j)``) and
 LaTeX (``a^{(2)}_k \\sigma'\\left(z^{(3)}_j\\right) 2(a^{(3)}_j - y_j)``), where a product may be
@@ -30,9 +31,9 @@ from ..notation import NetworkSymbols, network_symbols, split_name
 from ..spec import NetworkSpec
 from .grammar import (
     MAX_DEPTH,
-    MAX_EXPONENT,
     ClaimError,
     Name,
+    exponent_of,
     is_name,
     parse_tree,
     read_layer,
@@ -83,8 +84,9 @@ def parse_wrt(spec: NetworkSpec, text: str) -> Target:
     """
     stripped = text.strip()
     if len(stripped) > 100 or not is_name(stripped):
+        shown = stripped if len(stripped) <= 40 else stripped[:40] + "..."
         raise ClaimError(
-            f"--wrt {text!r} is not a weight, bias or activation: write e.g. "
+            f"--wrt {shown!r} is not a weight, bias or activation: write e.g. "
             "--wrt 'w^(3)_jk', --wrt 'b^(3)_j' or --wrt 'a^(2)_k'"
         )
     name = read_name(stripped, spec.layers)
@@ -160,6 +162,8 @@ class _Builder:
             return sp.Rational(str(args[0]))
         if rule == "var":
             return self.var(args[0])
+        if rule == "grad":
+            return self.grad(args[0])
         if rule == "call":
             return self.call(str(args[0]), self.build(args[1]))
         if rule == "plainsum":
@@ -191,11 +195,8 @@ class _Builder:
         raise ClaimError(f"unexpected {str(tok)!r} at column {tok.column}")
 
     def power(self, base: sp.Expr, exponent) -> sp.Expr:
-        # The exponent may be bracketed, ^(2), so only its EXPINT token is read.
-        (token,) = (t for t in exponent.children if not _punctuation(t))
-        e = int(token)
-        if abs(e) > MAX_EXPONENT:
-            raise ClaimError(f"exponent {e} is too large: powers up to {MAX_EXPONENT} are accepted")
+        # The exponent may be bracketed, ^(2); its size was checked with the tree's.
+        e = exponent_of(exponent)
         if base == 0 and e < 0:
             raise ClaimError("the claim divides by zero")
         return base**e
@@ -225,6 +226,17 @@ class _Builder:
             return layer.W[idx[0], idx[1]]
         return (layer.b if name.letter == "b" else layer.z)[idx[0], 0]
 
+    def grad(self, tok) -> sp.Expr:
+        """dC_0/da^(l)_k as the entry k of ``dC_da{l}``, the name the derivation gives it."""
+        text = str(tok)
+        after = re.search(r"/\s*(?:d|∂)\s*", text)
+        name = read_name(text[after.end() if after else 0 :], self.spec.layers)
+        if name.layer is None:
+            raise ClaimError(f"{text} needs its layer: write e.g. dC_0/da^(2)_k")
+        (i,) = _indices(self.spec, name, text)
+        n = self.s.a(name.layer).shape[0]
+        return sp.MatrixSymbol(f"dC_da{name.layer}", n, 1)[self.index(i), 0]
+
     @staticmethod
     def index(i: str) -> sp.Expr:
         return sp.Integer(int(i)) if i.isdigit() else index_symbol(i)
@@ -235,19 +247,27 @@ class _Builder:
         return (act.prime if prime else act.function)(arg)
 
     def activation_for(self, arg: sp.Expr, func: str) -> str:
-        """sigma is the activation of the layer whose z it is applied to."""
+        """sigma is the activation of the layer whose z it is applied to; a whole-column
+        output activation (softmax) is not a sigma of one unit."""
         names = self.spec.activations
-        if any(n not in ACTIVATIONS for n in names):
-            raise ClaimError("prove handles elementwise activations only, not softmax")
         layers = {
             parts[1]
             for e in arg.atoms(MatrixElement)
             if (parts := split_name(e.parent.name)) and parts[0] in ("z", "W", "b")
         }
-        if len(set(names)) == 1:
-            return names[0]
+        elementwise = {n for n in names if n in ACTIVATIONS}
+        name = None
         if len(layers) == 1:
-            return names[layers.pop() - 1]
+            name = names[layers.pop() - 1]
+        elif len(set(names)) == 1 or (len(elementwise) == 1 and not layers):
+            name = next(iter(elementwise), names[0])
+        if name is not None and name not in ACTIVATIONS:
+            raise ClaimError(
+                f"{func}: the output layer's {name} is not applied unit by unit: write its "
+                "output as a^(L)_j, or differentiate by z^(L)_j"
+            )
+        if name is not None:
+            return name
         raise ClaimError(
             f"cannot tell which layer's activation {func} is: the layers have different "
             "activations, so write its argument as z^(l)_j"

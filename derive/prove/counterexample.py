@@ -13,7 +13,9 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from ..activations import ACTIVATIONS
+from ..activations import ACTIVATIONS, Activation, activation_row
+from ..limits import LIMITS
+from ..losses import LOSSES, SIMPLEX
 from ..notation import layer_name
 from ..spec import NetworkSpec
 from .claims import Target, concrete_widths
@@ -55,7 +57,7 @@ class Probe:
                 raise OutOfRange(key)
             lookup[x] = self.values[key]
         e = e.xreplace(lookup)
-        for name in set(self.spec.activations):
+        for name in set(self.spec.activations) & set(ACTIVATIONS):
             e = ACTIVATIONS[name].specialise(e, self.spec.leaky_slope)
         return sp.N(e, EVALUATION_DIGITS)
 
@@ -73,6 +75,18 @@ class Probe:
                     seen.add(key)
                     out[_entry_name(key)] = show(self.values[key])
         return out
+
+
+def too_large(spec: NetworkSpec) -> str | None:
+    """Why the search is not tried (the concrete network has more parameters than the
+    ``probe_parameters`` limit: each probe computes them all), or None."""
+    if spec.symbolic:
+        return None
+    row = LIMITS["probe_parameters"]
+    count = int(spec.parameter_count)
+    if count <= row.value():
+        return None
+    return "no counterexample was searched for: " + row.refusal(f"the network's {count} parameters")
 
 
 def search(task: ProofTask, points: int, seed: int, evaluated: list[Probe]):
@@ -133,10 +147,14 @@ def _forward(spec: NetworkSpec, widths: tuple[int, ...], rng: random.Random) -> 
     values: dict[tuple[str, int, int], sp.Expr] = {}
     for i in range(widths[0]):
         values[("a0", i, 0)] = _rand(rng)
-    for i in range(widths[-1]):
-        values[("y", i, 0)] = _rand(rng)
+    targets = [_rand(rng) for _ in range(widths[-1])]
+    if LOSSES[spec.loss].targets == SIMPLEX:
+        # targets that sum to 1, as the loss assumes (softmax cross-entropy's a - y needs it)
+        targets = [abs(t) / sum(abs(u) for u in targets) for t in targets]
+    for i, t in enumerate(targets):
+        values[("y", i, 0)] = t
     for l in range(1, spec.layers + 1):
-        act = ACTIVATIONS[spec.activations[l - 1]]
+        zs = []
         for r in range(widths[l]):
             b = values[(f"b{l}", r, 0)] = _rand(rng)
             total = b
@@ -144,7 +162,14 @@ def _forward(spec: NetworkSpec, widths: tuple[int, ...], rng: random.Random) -> 
                 w = values[(f"W{l}", r, c)] = _rand(rng)
                 total += w * values[(f"a{l - 1}", c, 0)]
             z = values[(f"z{l}", r, 0)] = sp.Float(total, EVALUATION_DIGITS) if l > 1 else total
-            values[(f"a{l}", r, 0)] = act.expression(z, spec.leaky_slope).evalf(EVALUATION_DIGITS)
+            zs.append(z)
+        row = activation_row(spec.activations[l - 1])
+        if isinstance(row, Activation):
+            outs = [row.expression(z, spec.leaky_slope) for z in zs]
+        else:  # a whole-column activation (softmax)
+            outs = row.column(zs)
+        for r, a in enumerate(outs):
+            values[(f"a{l}", r, 0)] = a.evalf(EVALUATION_DIGITS)
     return values
 
 

@@ -24,7 +24,7 @@ class _ClaimPrinter(StrPrinter):
         if letter == "W":
             return f"w^({l})_{sub}{self._print(e.j)}"
         if letter == "dC_da":
-            return f"dC_da^({l})_{sub}"
+            return f"dC_0/da^({l})_{sub}"
         return f"{letter}^({l})_{sub}"
 
     def _print_Function(self, e):
@@ -34,6 +34,9 @@ class _ClaimPrinter(StrPrinter):
         if name in by_symbol():
             return f"sigma({self._print(e.args[0])})"
         return super()._print_Function(e)
+
+    def _print_Indicator(self, e):
+        return f"[{self._print(e.args[0])}]"
 
     def _print_Sum(self, e):
         (var, *_), body = e.limits[0], e.function

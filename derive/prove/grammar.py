@@ -1,8 +1,9 @@
 """The claim language's grammar: the lark grammar, its name tokens and the size limits.
 
-``parse_tree`` checks a claim's size, then parses it with a small LALR grammar; a syntax error
-becomes a ``ClaimError`` that names the column and what was expected there. Building SymPy from
-the tree is ``claims``' job.
+``parse_tree`` checks a claim's size, parses it with a small LALR grammar (a syntax error
+becomes a ``ClaimError`` that names the column and what was expected there), then checks the
+tree against the claim rows of ``limits.LIMITS``: nesting of sigma(...), digits of numbers and
+powers of powers, all before any SymPy is built. Building SymPy from the tree is ``claims``' job.
 """
 
 from __future__ import annotations
@@ -12,15 +13,16 @@ from dataclasses import dataclass
 from functools import cache
 
 from ..errors import InputError
+from ..limits import LIMITS, limit
 
-MAX_LENGTH = 2000
-"""Longest claim accepted, in characters."""
+MAX_LENGTH = LIMITS["claim_length"].default
+"""Longest claim accepted by default, in characters (``BPVERIFY_MAX_CLAIM_LENGTH`` raises it)."""
 
-MAX_DEPTH = 50
-"""Deepest nesting of brackets accepted."""
+MAX_DEPTH = LIMITS["claim_depth"].default
+"""Deepest nesting of brackets accepted by default."""
 
-MAX_EXPONENT = 10
-"""Largest |exponent| of a power: (a - y)^2 is common, 10^(10^9) would never finish."""
+MAX_EXPONENT = LIMITS["exponent"].default
+"""Largest |exponent| of a power by default: (a - y)^2 is common, 10^(10^9) would never finish."""
 
 
 class ClaimError(InputError):
@@ -35,6 +37,10 @@ _VAR = rf"[abwyz](?:\s*{_LAYER}(?:\s*{_INDEX})?|\s*{_INDEX}(?:\s*{_LAYER})?)?"
 _FUNC = r"(?:\\sigma|sigma|σ)(?:\s*(?:'|′|\^\s*\{\s*\\prime\s*\}|\^\s*\\prime))?"
 _SUM_BOUNDS = r"(?:\s*\^\s*\{\s*n_\s*(?:\{\s*(?:L\s*-\s*\d+|L|\d+)\s*\}|\d|L)\s*-\s*1\s*\})?"
 _LSUM = rf"\\sum\s*_\s*(?:\{{\s*[a-z]\s*(?:=\s*0\s*)?\}}|[a-z]){_SUM_BOUNDS}"
+# dC_0/da^(l)_k: the derived gradient by an activation, as a factor of a claim (one step of
+# the recursion checked given the step above)
+_ANAME = rf"a(?:\s*{_LAYER}(?:\s*{_INDEX})?|\s*{_INDEX}(?:\s*{_LAYER})?)"
+_GRAD = rf"(?:d|∂)\s*C(?:\s*_\s*(?:\{{\s*0\s*\}}|0))?\s*\/\s*(?:d|∂)\s*{_ANAME}"
 
 GRAMMAR = rf"""
 ?start: sum
@@ -53,6 +59,7 @@ GRAMMAR = rf"""
 ?power: atom | atom "^" exponent -> pow
 ?atom: NUMBER                    -> number
     | VAR                        -> var
+    | GRAD                       -> grad
     | FUNC group                 -> call
     | SUMCALL group              -> plainsum
     | FRAC "{{" sum "}}" "{{" sum "}}" -> div
@@ -63,6 +70,7 @@ bigsum: LSUM product
 exponent: EXPINT | "{{" EXPINT "}}" | OPEN EXPINT CLOSE
 
 VAR: /{_VAR}/
+GRAD: /{_GRAD}/
 FUNC: /{_FUNC}/
 SUMCALL: /(?:sum|Σ)_(?:\{{[a-z]\}}|[a-z])/
 LSUM: /{_LSUM}/
@@ -79,6 +87,7 @@ SPACE: /\s+|\\[,;:! ]|\\quad/
 # What the grammar's terminals are called in error messages.
 _EXPECTED = {
     "VAR": "a name like a^(2)_k",
+    "GRAD": "dC_0/da^(l)_k",
     "NUMBER": "a number",
     "FUNC": "sigma(...)",
     "SUMCALL": "sum_j(...)",
@@ -143,20 +152,23 @@ def read_name(text: str, L: int) -> Name:
 
 
 def _check_size(text: str) -> None:
-    if len(text) > MAX_LENGTH:
+    most = limit("claim_length")
+    if len(text) > most:
         raise ClaimError(
-            f"the claim has {len(text)} characters, more than the {MAX_LENGTH} accepted: "
-            "check one step of the derivation at a time"
+            f"the claim has {len(text)} characters, more than the {most} accepted: "
+            "check one step of the derivation at a time (or raise the limit with "
+            f"{LIMITS['claim_length'].env}=N)"
         )
     depth = deepest = 0
     for c in text:
         depth += c in "([{"
         depth -= c in ")]}"
         deepest = max(deepest, depth)
-    if deepest > MAX_DEPTH:
+    most = limit("claim_depth")
+    if deepest > most:
         raise ClaimError(
-            f"the claim nests brackets {deepest} deep, more than the {MAX_DEPTH} accepted: "
-            "write it with fewer brackets"
+            f"the claim nests brackets {deepest} deep, more than the {most} accepted: "
+            f"write it with fewer brackets (or raise the limit with {LIMITS['claim_depth'].env}=N)"
         )
     if not text.strip():
         raise ClaimError("the claim is empty: write a formula such as a^(2)_k * sigma'(z^(3)_j)")
@@ -188,12 +200,59 @@ def _syntax_error(text: str, e: Exception) -> ClaimError:
     return ClaimError(f"cannot read the claim: {e}")
 
 
+def exponent_of(node) -> int:
+    """The whole number of a ``pow`` node's exponent (bracketed or not), its size checked
+    against the ``exponent`` limit before it is read: int() of 5000 digits is refused."""
+    (token,) = (t for t in node.children if getattr(t, "type", None) == "EXPINT")
+    text = str(token).lstrip("+-").lstrip("0") or "0"
+    most = limit("exponent")
+    if len(text) > len(str(most)) or int(text) > most:
+        shown = text if len(text) <= 12 else f"of {len(text)} digits"
+        raise ClaimError(
+            f"exponent {shown} is too large: powers up to {most} are accepted "
+            f"(raise the limit with {LIMITS['exponent'].env}=N)"
+        )
+    return int(token)
+
+
+def _check_tree(tree) -> None:
+    """The limits a parse tree shows before SymPy is built: nesting of sigma(...) calls, digits
+    of a number, and the product of the exponents of powers of powers (((9^10)^10)^10 would be
+    a number of a thousand million digits)."""
+    from lark import Token
+
+    most_calls = most_digits = most_power = 0
+    stack = [(tree, 0, 1)]  # a node, the calls around it, the product of powers around it
+    while stack:
+        node, calls, power = stack.pop()
+        if isinstance(node, Token):
+            if node.type == "NUMBER":
+                most_digits = max(most_digits, sum(c.isdigit() for c in node))
+            continue
+        if node.data == "call":
+            calls, power = calls + 1, 1
+        elif node.data == "pow":
+            power *= max(abs(exponent_of(node.children[-1])), 1)
+        most_calls, most_power = max(most_calls, calls), max(most_power, power)
+        stack.extend((child, calls, power) for child in node.children)
+    for name, found, amount in (
+        ("claim_calls", most_calls, f"sigma(...) nested {most_calls} deep"),
+        ("number_digits", most_digits, f"a number of {most_digits} digits"),
+        ("power", most_power, f"powers of powers whose exponents multiply to {most_power}"),
+    ):
+        if found > limit(name):
+            raise ClaimError(f"the claim is too large: {LIMITS[name].refusal(amount)}")
+
+
 def parse_tree(text: str):
-    """The lark parse tree of ``text`` (checked for size first); ClaimError if it is not valid."""
+    """The lark parse tree of ``text``, checked for size before and after parsing; ClaimError
+    if it is not valid or too large."""
     from lark.exceptions import LarkError
 
     _check_size(text)
     try:
-        return _parser().parse(text)
+        tree = _parser().parse(text)
     except LarkError as e:
         raise _syntax_error(text, e) from None
+    _check_tree(tree)
+    return tree

@@ -1,37 +1,163 @@
-"""The symbolic proof: claim - truth simplified to 0, with more definitions at each stage.
+"""The symbolic proof: claim - truth reduced to 0, with more definitions at each stage.
 
-First with a, z, w, b, y as independent symbols, then with a^(l) = sigma(z^(l)) substituted,
-then with sigma written out by its definition (which proves it for that activation only).
+The stages, cheapest first (``proof_stages``):
+
+1. as written: a, z, w, b, y and every sigma(...), sigma'(...) independent symbols;
+2. sigma' by the output: sigma'(z^(l)_i) replaced by f'(a^(l)_i) where the activation's
+   derivative is a function of its output (sigmoid a(1 - a), tanh 1 - a^2);
+3. a^(l) = sigma(z^(l)) substituted;
+4. sigma written out by its definition.
+
+Stages 2 and 4 prove the claim for that activation only, and say so. Each stage is a zero test
+(``vanishes``): sums over the units of a layer are merged, then the rest is put over one
+denominator and cancelled, which decides every identity between rational functions of the
+symbols and of the applied functions; only the written-out definitions (exp, tanh, Piecewise)
+also get SymPy's ``simplify``. A claim that would expand to more terms than the ``terms`` limit
+is not tried at all (``too_large``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from math import comb
 
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..activations import ACTIVATIONS
+from ..limits import LIMITS
 from ..notation import layer_name, split_name
 from ..spec import NetworkSpec
+from .branches import Indicator, as_indicators
 from .truth import ProofTask
 
+_OPAQUE = frozenset(
+    {Indicator, *(kind for row in ACTIVATIONS.values() for kind in (row.function, row.prime))}
+)
+"""sigma and sigma' of every activation (functions without a definition until ``specialise``)
+and the indicators of branches: symbols to the zero test, never simplified."""
 
-def proof_stages(task: ProofTask):
+CHEAP = 2
+"""The first stages, rational-function tests of milliseconds, are tried before the counterexample
+search; the later ones write out definitions and may take seconds."""
+
+
+def proof_stages(task: ProofTask) -> Iterator[str | None]:
     """Try to prove claim - truth = 0, substituting more definitions at each step; yields ""
     (proved as written), a note naming the substitution that proved it, or None (not yet)."""
     spec = task.spec
     diff = task.claimed - task.truth
     yield "" if vanishes(diff) else None
+    by_output, used = _primes_by_output(spec, diff)
+    if used and vanishes(by_output):
+        formulas = "; ".join(f"{n}: sigma' = {_show(ACTIVATIONS[n].output_prime)}" for n in used)
+        only = ", ".join(used)
+        yield f"with sigma' written by the output ({formulas}): this proof holds for {only} only"
+    else:
+        yield None
     diff = _activations_of_z(spec, diff)
     yield "with a^(l) = sigma(z^(l)) substituted" if vanishes(diff) else None
-    for name in set(spec.activations):
-        diff = ACTIVATIONS[name].specialise(diff, spec.leaky_slope)
+    names = sorted(set(spec.activations) & set(ACTIVATIONS))
+    for name in names:
+        diff = _specialise(name, spec, diff)
     if vanishes(diff):
-        names = ", ".join(sorted(set(spec.activations)))
-        yield f"with sigma written out by its definition: this proof holds for {names} only"
+        only = ", ".join(names)
+        yield f"with sigma written out by its definition: this proof holds for {only} only"
+
+
+def too_large(task: ProofTask) -> str | None:
+    """Why the symbolic proof is not tried (the claim would expand beyond the ``terms``
+    limit), or None."""
+    row = LIMITS["terms"]
+    terms = expanded_terms(task.claimed)
+    if terms <= row.value():
+        return None
+    return "the symbolic proof was not tried: " + row.refusal(
+        f"the claim written out, about {float(terms):.2g} terms,"
+    )
+
+
+def expanded_terms(expr: sp.Basic, written_out: bool = False) -> int:
+    """About how many terms ``expr`` has once expanded, estimated without expanding it: a sum
+    of t terms to the power e has C(t + e - 1, e); the argument of a function counts on its
+    own. Sums over a symbolic range count as their summand; with ``written_out``, a sum over
+    a concrete range counts as its summand times the range."""
+    seen: dict[sp.Basic, int] = {}
+    worst = 0
+
+    def terms(e: sp.Basic) -> int:
+        nonlocal worst
+        if e in seen:
+            return seen[e]
+        if isinstance(e, sp.Add):
+            n = sum(terms(a) for a in e.args)
+        elif isinstance(e, sp.Mul):
+            n = 1
+            for a in e.args:
+                n *= terms(a)
+        elif isinstance(e, sp.Pow) and e.exp.is_Integer:
+            p = abs(int(e.exp))
+            n = comb(terms(e.base) + p - 1, p)
+        elif isinstance(e, sp.Sum):
+            n = terms(e.function)
+            lo, hi = e.limits[0][1:]
+            if written_out and (hi - lo).is_Integer:
+                n *= max(int(hi - lo) + 1, 1)
+        else:
+            # an atom, or a function whose arguments are expanded on their own
+            n = 1
+            if isinstance(e, sp.Function):
+                worst = max(worst, *(terms(a) for a in e.args))
+        seen[e] = n
+        return n
+
+    return max(terms(expr), worst)
+
+
+def _specialise(name: str, spec: NetworkSpec, expr: sp.Expr) -> sp.Expr:
+    """``Activation.specialise`` with a Piecewise definition (relu) as indicators, which the
+    sums around it cannot fold."""
+    row, slope = ACTIVATIONS[name], spec.leaky_slope
+    expr = expr.replace(row.function, lambda u: as_indicators(row.expression(u, slope)))
+    return expr.replace(row.prime, lambda u: as_indicators(row.derivative(u, slope)))
+
+
+def _show(output_prime) -> str:
+    return sp.sstr(output_prime(sp.Symbol("a"))).replace("**", "^")
+
+
+def _primes_by_output(spec: NetworkSpec, expr: sp.Expr) -> tuple[sp.Expr, list[str]]:
+    """sigma'(z^(l)_i) -> f'(a^(l)_i) wherever layer l's activation f has ``output_prime``;
+    the result and the names of the activations so written."""
+    used: set[str] = set()
+
+    def layer(e) -> int | None:
+        arg = e.args[0]
+        if not isinstance(arg, MatrixElement):
+            return None
+        parts = split_name(getattr(arg.parent, "name", ""))
+        return parts[1] if parts and parts[0] == "z" else None
+
+    def by_output(e) -> sp.Expr:
+        l = layer(e)
+        assert l is not None  # writable(e) found it
+        name = spec.activations[l - 1]
+        used.add(name)
+        z = e.args[0]
+        a = sp.MatrixSymbol(f"a{l}", *z.parent.shape)[z.i, z.j]
+        return ACTIVATIONS[name].output_prime(a)  # type: ignore[misc]
+
+    def writable(e) -> bool:
+        if type(e) not in _OPAQUE or (l := layer(e)) is None:
+            return False
+        row = ACTIVATIONS.get(spec.activations[l - 1])
+        return row is not None and type(e) is row.prime and row.output_prime is not None
+
+    return expr.replace(writable, by_output), sorted(used)
 
 
 def _activations_of_z(spec: NetworkSpec, expr: sp.Expr) -> sp.Expr:
-    """a^(l)_i -> sigma_l(z^(l)_i) for every layer l >= 1."""
+    """a^(l)_i -> sigma_l(z^(l)_i) for every layer l >= 1 with an elementwise activation."""
 
     def definition(e: MatrixElement) -> sp.Expr:
         (_, l) = layer_name(e.parent.name)
@@ -43,29 +169,63 @@ def _activations_of_z(spec: NetworkSpec, expr: sp.Expr) -> sp.Expr:
         if not isinstance(e, MatrixElement):
             return False
         parts = split_name(getattr(e.parent, "name", ""))
-        return parts is not None and parts[0] == "a" and parts[1] >= 1
+        return (
+            parts is not None
+            and parts[0] == "a"
+            and parts[1] >= 1
+            and spec.activations[parts[1] - 1] in ACTIVATIONS
+        )
 
     return expr.replace(is_activation, definition)
 
 
 def vanishes(expr: sp.Expr) -> bool:
-    """True when ``expr`` simplifies to 0. Sums over the units of a layer are merged first
-    (same range, one index name per nesting depth), since SymPy compares Sum(f, (i, ...)) and
-    Sum(f, (j, ...)) by their index names; with concrete widths the sums are written out."""
-    symbolic = any(not (s.limits[0][2].is_Integer) for s in expr.atoms(sp.Sum))
-    if not symbolic:
-        return _simplify(expr.doit()) == 0
-    return _merge_sums(expr, 0) == 0
+    """True when ``expr`` reduces to 0. Sums over the units of a layer are merged first (same
+    range, one index name per nesting depth), since SymPy compares Sum(f, (i, ...)) and
+    Sum(f, (j, ...)) by their index names; sums over a small concrete range are then written out
+    (a width-1 layer's sum is its one term)."""
+    if _merge_sums(expr, 0) == 0:
+        return True
+    concrete = [s for s in expr.atoms(sp.Sum) if s.limits[0][2].is_Integer]
+    if not concrete or expanded_terms(expr, written_out=True) > LIMITS["terms"].value():
+        return False
+    return _zero(expr.doit())
 
 
-def _simplify(expr: sp.Expr) -> sp.Expr:
-    e = sp.simplify(expr)
-    return e if e == 0 else sp.simplify(sp.expand(e))
+def _normal_arguments(expr: sp.Expr) -> sp.Expr:
+    """Every function argument in one normal form, so that sigma'(2*(a + b)) and
+    sigma'(2*a + 2*b) are one generator of the rational function."""
+    return expr.replace(
+        lambda e: isinstance(e, sp.Function) and bool(e.args),
+        lambda e: e.func(*(sp.cancel(a) if isinstance(a, sp.Expr) else a for a in e.args)),
+    )
+
+
+def _zero(expr: sp.Expr) -> bool:
+    """True when ``expr`` is 0: put over one denominator and cancelled (exact for rational
+    functions of its atoms); a Piecewise (huber's derivative, relu written out) is 0 when each
+    branch is; exp and tanh, which only the written-out definitions bring, are simplified."""
+    if expr == 0:
+        return True
+    expr = _normal_arguments(expr)
+    try:
+        if sp.cancel(sp.together(expr)) == 0:
+            return True
+    except sp.PolynomialError:
+        pass
+    if expr.has(sp.Piecewise):
+        folded = sp.piecewise_fold(expr)
+        return isinstance(folded, sp.Piecewise) and all(
+            not value.has(sp.Piecewise) and _zero(value) for value, _ in folded.args
+        )
+    defined = [f for f in expr.atoms(sp.Function) if type(f) not in _OPAQUE]
+    return bool(defined) and sp.simplify(expr) == 0
 
 
 def _merge_sums(expr: sp.Expr, depth: int) -> sp.Expr:
     """The terms of ``expr`` that hold one sum, gathered into one sum per range (their factors
-    moved inside), and the summands merged the same way, down the nesting."""
+    moved inside), and the summands merged the same way, down the nesting; 0 when every part
+    vanishes."""
     groups: dict[tuple, list[sp.Expr]] = {}
     rest = []
     var = sp.Symbol(f"_s{depth}", integer=True, nonnegative=True)
@@ -79,7 +239,8 @@ def _merge_sums(expr: sp.Expr, depth: int) -> sp.Expr:
         i, lo, hi = s.limits[0]
         coeff = sp.Mul(*(f for f in factors if f is not s))
         groups.setdefault((lo, hi), []).append(coeff * s.function.xreplace({i: var}))
-    total = _simplify(sp.Add(*rest))
+    total = sp.Add(*rest)
+    total = sp.Integer(0) if _zero(total) else total
     for (lo, hi), terms in groups.items():
         body = _merge_sums(sp.Add(*terms), depth + 1)
         if body != 0:

@@ -17,7 +17,9 @@ from ..network import Derivation
 from ..notation import j, k, layer_name
 from ..rules import loss_rule, out_k, y_k
 from ..spec import NetworkSpec
+from .branches import as_indicators
 from .claims import Target, concrete_widths, generic_symbols, index_symbol
+from .grammar import ClaimError
 
 
 def truth_of(d: Derivation, target: Target) -> tuple[sp.Expr, tuple[sp.Expr, ...]]:
@@ -25,10 +27,15 @@ def truth_of(d: Derivation, target: Target) -> tuple[sp.Expr, tuple[sp.Expr, ...
     order --wrt writes them (w: j, k; b and z: j; a^(l): k, or j for the output layer)."""
     L, q, l = d.spec.layers, target.quantity, target.layer
     if q == "a" and l == L:
+        if LOSSES[d.spec.loss].output_activation is not None:
+            raise ClaimError(
+                f"{target.text}: loss {d.spec.loss} is a function of z^(L), not of each "
+                "a^(L)_j: differentiate by z^(L)_j instead"
+            )
         s1 = generic_symbols(d.spec)
         rule = loss_rule(LOSSES[d.spec.loss])
         expr = rule.xreplace({out_k: s1.layers[L].a[j, 0], y_k: s1.y[j, 0]})
-        return expr.xreplace(concrete_widths(d.spec)), (j,)
+        return as_indicators(expr.xreplace(concrete_widths(d.spec))), (j,)
     if q == "a":
         return _resolve(d, d.index[("a", l)]), (k,)
     return _resolve(d, d.index[(q, l)]), ((j, k) if q == "W" else (j,))
@@ -47,8 +54,9 @@ def _fresh_sums(expr: sp.Expr) -> sp.Expr:
 
 
 def _resolve(d: Derivation, expr: sp.Expr) -> sp.Expr:
-    """Replace each dC_0/da^(m)_i of the recursion by the derived dC_0/da^(m)_k at k = i."""
-    expr = _fresh_sums(expr)
+    """Replace each dC_0/da^(m)_i of the recursion by the derived dC_0/da^(m)_k at k = i
+    (a loss's Piecewise as indicators first, so that the sums it goes into do not fold it)."""
+    expr = _fresh_sums(as_indicators(expr))
 
     def upstream(e: MatrixElement) -> sp.Expr:
         (_, m) = layer_name(e.parent.name)
@@ -79,8 +87,23 @@ def proof_task(d: Derivation, target: Target, claimed: sp.Expr) -> ProofTask:
         s: sp.Integer(int(c)) for c, s in zip(target.indices, free, strict=True) if c.isdigit()
     }
     truth = truth.xreplace(digits)
-    claimed, extra = _rename_indices(claimed, target, free)
+    claimed, extra = _rename_indices(_upstream_of_claim(d, claimed), target, free)
     return ProofTask(d.spec, target, claimed, truth, free, extra)
+
+
+def _upstream_of_claim(d: Derivation, claimed: sp.Expr) -> sp.Expr:
+    """Each dC_0/da^(m)_i the claim writes (an entry of ``dC_da{m}``) replaced by the derived
+    dC_0/da^(m) at unit i."""
+
+    def derived(e: MatrixElement) -> sp.Expr:
+        (_, m) = layer_name(e.parent.name)
+        target = Target("a", m, ("k",), f"dC_0/da^({m})_k")
+        value, (free,) = truth_of(d, target)
+        return _fresh_sums(value).xreplace({free: e.i})
+
+    return claimed.replace(
+        lambda e: isinstance(e, MatrixElement) and e.parent.name.startswith("dC_da"), derived
+    )
 
 
 def _rename_indices(claimed: sp.Expr, target: Target, free: tuple[sp.Expr, ...]):

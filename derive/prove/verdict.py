@@ -2,12 +2,14 @@
 
 The claim is parsed (never evaluated as code) and put beside the truth (``truth``). Then:
 
-1. PROVED if claim - truth simplifies to 0 (``proof``): first with a, z, w, b, y as independent
-   symbols, then with a^(l) = sigma(z^(l)) substituted, then with sigma written out by its
-   definition (which proves it for that activation only, and says so).
+1. PROVED if claim - truth reduces to 0 (``proof``): first with a, z, w, b, y and sigma' as
+   independent symbols, then with sigma' written by the output where the activation allows it,
+   then (after the point search) with a^(l) = sigma(z^(l)) substituted, then with sigma written
+   out by its definition (which proves it for that activation only, and says so).
 2. REFUTED if, at one of ``points`` random networks (``counterexample``), the two differ; the
    point, both values and the likely mistake (``hints``) are reported.
-3. UNDECIDED otherwise, with the largest difference seen.
+3. UNDECIDED otherwise, with the largest difference seen, or when the job overruns its budget
+   (``timeout``: it then runs in a child process, ``budget.Worker``, stopped at the deadline).
 """
 
 from __future__ import annotations
@@ -18,15 +20,15 @@ from functools import cache
 
 import sympy as sp
 
-from ..activations import ACTIVATIONS
+from ..budget import BudgetError, Worker
 from ..network import Derivation, derive_network
 from ..spec import NetworkSpec
+from . import counterexample, proof
 from .claims import index_symbol, parse_claim, parse_wrt
 from .counterexample import Probe, difference, search, show
 from .format import format_claim
 from .grammar import ClaimError
 from .hints import find_hint
-from .proof import proof_stages
 from .truth import proof_task
 
 STATUSES = ("PROVED", "REFUTED", "UNDECIDED")
@@ -82,11 +84,12 @@ def prove(
     points: int = 20,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
+    timeout: float | None = None,
 ) -> Verdict:
     """Prove ``claim`` equal to dC_0/d(``wrt``) of ``spec``'s network, or refute it.
 
     Arguments:
-        spec: the network (elementwise activations; softmax outputs are not supported).
+        spec: the network.
         wrt: ``w^(l)_jk``, ``b^(l)_j``, ``a^(l)_k`` or ``z^(l)_j``; its index letters are the
             claim's free indices (``w^(3)_pq`` means the claim writes p and q).
         claim: the formula, in the plain language or LaTeX (see ``claims``).
@@ -94,19 +97,52 @@ def prove(
         seed: the seed of those random networks.
         progress: called with a short message as each stage starts (the command line shows it
             at a terminal); nothing here prints.
+        timeout: seconds the whole job may take, or None for no limit. With a timeout it runs
+            in a child process (memory capped by the ``memory`` limit) that is stopped at the
+            deadline, and a job stopped there is UNDECIDED, its message naming the budget.
 
-    Raises ClaimError (a ValueError) for a claim, --wrt or network that cannot be checked.
+    Raises ClaimError (a ValueError) for a claim, --wrt or network that cannot be checked, and
+    LimitError for one larger than ``limits.LIMITS`` allow.
 
     Example:
         >>> v = prove(NetworkSpec(layers=2), "b^(2)_j", "sigma'(z^(2)_j) * 2*(a^(2)_j - y_j)")
         >>> v.status
         'PROVED'
     """
-    if any(name not in ACTIVATIONS for name in spec.activations):
-        raise ClaimError(
-            "prove handles elementwise activations only: softmax-cross-entropy networks are "
-            "not supported; use --loss squared or cross-entropy"
-        )
+    if timeout is None:
+        return _decide(spec, wrt, claim, points, seed, progress=progress)
+    with Worker(timeout, what="the proof") as worker:
+        return prove_within(worker, spec, wrt, claim, points=points, seed=seed, progress=progress)
+
+
+def prove_within(
+    worker: Worker,
+    spec: NetworkSpec,
+    wrt: str,
+    claim: str,
+    *,
+    points: int = 20,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> Verdict:
+    """``prove`` in ``worker``'s child process, under its budget; a job that overruns it is
+    UNDECIDED. One worker serves many claims (a claim file): it keeps the derivation between
+    them, and is replaced after a claim that overran."""
+    try:
+        return worker.call(_decide, spec, wrt, claim, points, seed, progress=progress)
+    except BudgetError as e:
+        return Verdict("UNDECIDED", wrt.strip()[:100], claim, str(e), truth="")
+
+
+def _decide(
+    spec: NetworkSpec,
+    wrt: str,
+    claim: str,
+    points: int,
+    seed: int,
+    progress: Callable[[str], None] | None = None,
+) -> Verdict:
+    """``prove`` in this process, without a time limit."""
     if points < 1:
         raise ClaimError(f"points must be at least 1, got {points}")
     say = progress or _quiet
@@ -120,15 +156,18 @@ def prove(
     shown = format_claim(truth.xreplace({s: c for s, c in letters.items() if s != c}))
     what = f"dC_0/d{target.text}"
 
-    # The cheap proof (a, z, w, b, y as independent symbols) first; then the point search, so
-    # that a wrong claim is refuted without the slower proofs through sigma's definition.
-    stages = proof_stages(task)
+    # The cheap proofs (rational functions of the symbols) first; then the point search, so
+    # that a wrong claim is refuted without the slower proofs through sigma's definition. A
+    # part too large for its limit is left out, and the verdict notes it.
+    big_claim, big_network = proof.too_large(task), counterexample.too_large(spec)
+    stages = iter(()) if big_claim else proof.proof_stages(task)
     say("simplifying claim - truth")
-    stage = next(stages)
+    cheap = (next(stages, None) for _ in range(proof.CHEAP))
+    stage = next((st for st in cheap if st is not None), None)
+    evaluated: list[Probe] = []
     if stage is None:
-        evaluated: list[Probe] = []
         say(f"looking for a counterexample at {points} random networks")
-        refuted = search(task, points, seed, evaluated)
+        refuted = None if big_network else search(task, points, seed, evaluated)
         if refuted is not None:
             probe, c, t, diff = refuted
             message = f"the claim differs from {what} = {shown}"
@@ -158,12 +197,18 @@ def prove(
     diffs = [difference(p.evaluate(claimed), p.evaluate(truth)) for p in evaluated]
     largest = max(diffs, default=sp.Float(0))
     message = (
-        f"simplify could not reduce claim - {what} to 0, and at {len(evaluated)} random "
-        f"points the largest relative difference was {float(largest):.3g}"
+        f"claim - {what} is too large to simplify"
+        if big_claim
+        else f"simplify could not reduce claim - {what} to 0"
+    ) + (
+        ", and no random network was tried"
+        if big_network
+        else f", and at {len(evaluated)} random points the largest relative difference was "
+        f"{float(largest):.3g}"
     )
-    skipped = points - len(evaluated)
-    notes = (
-        [f"{skipped} points skipped: the claim names units the network lacks"] if skipped else []
+    missed = points - len(evaluated)
+    notes = [note for note in (big_claim, big_network) if note] or (
+        [f"{missed} points skipped: the claim names units the network lacks"] if missed else []
     )
     return Verdict(
         "UNDECIDED",

@@ -1,5 +1,6 @@
 import json
 import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -140,3 +141,53 @@ def test_output_and_render_on_one_path_are_refused_before_the_derivation(tmp_pat
     assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1, r.output
     assert "-o and --render both write" in r.stderr
     assert not (tmp_path / "eq.png").exists()
+
+
+# -- size limits and the time budget --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--layers", "100000"), "a network of 100000 layers is more than the 1000 accepted"),
+        (("--widths", ",".join(["1"] * 20001)), "--widths with 20001 entries (20000 layers)"),
+        (("--widths", "1" + "0" * 4000 + ",2"), "--widths: a width of 4001 digits"),
+        (("--layers", "2", "--leaky-slope", "1e999999999"), "the decimal exponent 999999999"),
+        (("--layers", "2", "--leaky-slope", "1/0"), "--leaky-slope 1/0 divides by zero"),
+    ],
+)
+def test_a_network_past_a_limit_is_refused_in_one_line_before_any_work(args, message):
+    r = run("derive", *args)
+    assert r.exit_code == 2
+    (line,) = r.stderr.strip().splitlines()
+    assert message in line and "Traceback" not in r.stderr
+
+
+def test_a_derivation_past_its_budget_stops_with_exit_2_naming_timeout():
+    r = run("derive", "--layers", "200", "--timeout", "1")
+    assert r.exit_code == 2
+    assert r.stderr.strip() == (
+        "bpverify derive: the derivation did not finish within the 1 s budget (--timeout 1): "
+        "give it more time"
+    )
+
+
+def test_the_limits_are_raised_by_their_environment_variable():
+    r = CliRunner().invoke(
+        main, ["derive", "--layers", "2", "--format", "text"], env={"BPVERIFY_MAX_LAYERS": "1"}
+    )
+    assert r.exit_code == 2 and "BPVERIFY_MAX_LAYERS=N" in r.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss in KiB on Linux")
+def test_a_hundred_thousand_layers_stay_under_a_gigabyte():
+    # as a subprocess, so that its peak memory is measured alone
+    code = (
+        "import resource, subprocess, sys\n"
+        "p = subprocess.run([sys.executable, '-c', 'from bpverify.cli.main import main; main()',"
+        " 'derive', '--layers', '100000'], capture_output=True)\n"
+        "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    code, peak_kib = map(int, p.stdout.split())
+    assert code == 2 and peak_kib < 2**20, p.stdout

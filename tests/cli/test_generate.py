@@ -110,3 +110,14 @@ def test_the_module_gets_the_usual_mode_and_an_existing_one_keeps_its_own(tmp_pa
         os.umask(umask)
     assert stat.S_IMODE(new.stat().st_mode) == 0o644
     assert stat.S_IMODE(old.stat().st_mode) == 0o755 and "def gradients" in old.read_text()
+
+
+def test_generate_refuses_a_network_past_the_limits_and_stops_at_its_budget():
+    runner = CliRunner()
+    r = runner.invoke(main, ["generate", "--layers", "100000"])
+    assert r.exit_code == 2 and "BPVERIFY_MAX_LAYERS=N" in r.stderr
+    r = runner.invoke(main, ["generate", "--widths", "1" + "0" * 4000 + ",2"])
+    assert r.exit_code == 2 and "--widths: a width of 4001 digits" in r.stderr
+    r = runner.invoke(main, ["generate", "--layers", "200", "--timeout", "1"])
+    assert r.exit_code == 2
+    assert "the code generation did not finish within the 1 s budget (--timeout 1)" in r.stderr

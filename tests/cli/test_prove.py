@@ -1,4 +1,7 @@
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -22,8 +25,9 @@ def test_exit_codes_proved_refuted_undecided(monkeypatch):
     assert "counterexample: claim = " in r.stdout
     from bpverify.derive.prove import proof
 
+    # --timeout 0: in this process, where the patch is
     monkeypatch.setattr(proof, "vanishes", lambda expr: False)
-    r = run("--wrt", "w^(3)_jk", "--claim", SEED_W3, "--points", "3")
+    r = run("--wrt", "w^(3)_jk", "--claim", SEED_W3, "--points", "3", "--timeout", "0")
     assert r.exit_code == 3 and r.stdout.startswith("UNDECIDED")
 
 
@@ -81,22 +85,15 @@ def test_bad_input_is_one_line_and_exit_2(args):
     assert r.stderr.startswith("bpverify prove: ")
 
 
-def test_softmax_is_out_of_scope():
-    r = CliRunner().invoke(
-        main,
-        [
-            "prove",
-            "--layers",
-            "2",
-            "--loss",
-            "softmax-cross-entropy",
-            "--wrt",
-            "b^(2)_j",
-            "--claim",
-            "a^(2)_j - y_j",
-        ],
-    )
-    assert r.exit_code == 2 and "softmax" in r.stderr
+def test_softmax_is_proved_through_z_and_its_sigma_is_refused():
+    def softmax(*args):
+        return CliRunner().invoke(
+            main, ["prove", "--layers", "2", "--loss", "softmax-cross-entropy", *args]
+        )
+
+    assert softmax("--wrt", "b^(2)_j", "--claim", "a^(2)_j - y_j").exit_code == 0
+    r = softmax("--wrt", "b^(2)_j", "--claim", "sigma'(z^(2)_j)")
+    assert r.exit_code == 2 and "softmax is not applied unit by unit" in r.stderr
 
 
 INJECTIONS = [
@@ -132,3 +129,112 @@ def test_injection_through_wrt_is_rejected(tmp_path):
     marker = tmp_path / "marker"
     r = run("--wrt", f"__import__('os').system('touch {marker}')", "--claim", SEED_W3)
     assert r.exit_code == 2 and not marker.exists()
+
+
+# -- budgets and size limits: every hostile input answered by the tool itself ---------------------
+
+TOWER = "((((((((((9)^10)^10)^10)^10)^10)^10)^10)^10)^10)^10"
+EXPANSION = "((a^(1)_k + a^(2)_k + y_j)^10 + 1)^10"
+SIGMAS = "sigma'(" * 20 + "z^(3)_j" + ")" * 20
+
+
+def one_line(r) -> str:
+    """The one line of stderr, no traceback."""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "claim, limit",
+    [(TOWER, "BPVERIFY_MAX_POWER"), (SIGMAS, "BPVERIFY_MAX_CLAIM_CALLS")],
+)
+def test_a_claim_past_a_size_limit_is_refused_before_any_work(claim, limit):
+    r = run("--wrt", "w^(3)_jk", "--claim", claim, "--timeout", "2")
+    assert r.exit_code == 2
+    assert one_line(r).endswith(f"raise the limit with {limit}=N")
+
+
+def test_the_expansion_bomb_is_refuted_at_random_points_without_expanding():
+    r = run("--wrt", "w^(3)_jk", "--claim", EXPANSION, "--timeout", "2")
+    assert r.exit_code == 1 and r.stdout.startswith("REFUTED")
+
+
+def test_a_claim_past_its_time_budget_is_undecided_and_says_how_to_raise_it():
+    # 2278 terms: within the terms limit, but the written-out definitions take longer
+    slow = "((a^(1)_k + a^(2)_k + y_j)^10 + 1)^2"
+    r = run("--wrt", "w^(3)_jk", "--claim", slow, "--timeout", "0.5")
+    assert r.exit_code == 3
+    assert "the proof did not finish within the 0.5 s budget (--timeout 0.5)" in r.stdout
+
+
+def test_in_a_claim_file_one_claim_past_its_budget_leaves_the_others_their_verdicts(tmp_path):
+    f = tmp_path / "claims.txt"
+    slow = "((a^(1)_k + a^(2)_k + y_j)^10 + 1)^2"
+    f.write_text(f"w^(3)_jk: {SEED_W3}\nw^(3)_jk: {slow}\nb^(3)_j: sigma'(z^(3)_j)\n")
+    r = run("--claim-file", str(f), "--timeout", "1", "--json")
+    verdicts = [c["status"] for c in json.loads(r.stdout)["claims"]]
+    assert verdicts == ["PROVED", "UNDECIDED", "REFUTED"] and r.exit_code == 1
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
+def test_dev_zero_as_a_claim_file_is_refused_after_a_bounded_read():
+    r = run("--wrt", "b^(3)_j", "--claim-file", "/dev/zero")
+    assert r.exit_code == 2
+    assert one_line(r) == (
+        "bpverify prove: --claim-file /dev/zero has more than the 1000000 bytes accepted: "
+        "split it (or raise the limit with BPVERIFY_MAX_CLAIM_FILE_BYTES=N)"
+    )
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"b^(3)_j: 1\x00\x01\x02", "is not a text file (it holds NUL bytes)"),
+        (b"\xff\xfe b^(3)_j: 1", "is not UTF-8 text"),
+        (b"# only a comment\n\n", "holds no claims"),
+    ],
+)
+def test_a_claim_file_that_is_not_claims_is_one_line_and_exit_2(tmp_path, content, message):
+    f = tmp_path / "claims.txt"
+    f.write_bytes(content)
+    r = run("--claim-file", str(f))
+    assert r.exit_code == 2 and message in one_line(r)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--leaky-slope", "1e999999999"), "the decimal exponent 999999999 is more than the 30"),
+        (("--leaky-slope", "1/0"), "--leaky-slope 1/0 divides by zero"),
+        (("--timeout", "nan"), "'nan' is not a number of seconds >= 0"),
+        (("--timeout", "-1"), "'-1' is not a number of seconds >= 0"),
+    ],
+)
+def test_bad_numbers_are_one_line_and_exit_2(args, message):
+    r = run("--activation", "leaky_relu", "--wrt", "b^(3)_j", "--claim", "1", *args)
+    assert r.exit_code == 2 and message in one_line(r)
+
+
+def test_a_long_wrt_is_not_echoed_whole():
+    r = run("--wrt", "x" * 100_000, "--claim", "1")
+    assert r.exit_code == 2 and len(one_line(r)) < 300
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss in KiB on Linux")
+def test_the_memory_bombs_stay_under_a_gigabyte():
+    # as a subprocess, so that its peak memory (and its worker's) is measured alone
+    code = (
+        "import resource, subprocess, sys\n"
+        "for claim in sys.argv[1:]:\n"
+        "    subprocess.run([sys.executable, '-c', 'from bpverify.cli.main import main; main()',"
+        " 'prove', '--layers', '3', '--wrt', 'w^(3)_jk', '--claim', claim, '--timeout', '2'],"
+        " capture_output=True)\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    p = subprocess.run(
+        [sys.executable, "-c", code, TOWER, EXPANSION, SIGMAS], capture_output=True, text=True
+    )
+    assert p.returncode == 0, p.stderr
+    peak_kib = int(p.stdout)  # ru_maxrss is in KiB on Linux
+    assert peak_kib < 2**20, f"peak RSS {peak_kib} KiB"

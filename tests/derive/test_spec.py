@@ -3,7 +3,9 @@ import re
 import pytest
 import sympy as sp
 
-from bpverify.derive import NetworkSpec, SpecError, parse_widths
+from bpverify.derive import InputError, NetworkSpec, SpecError, parse_widths
+from bpverify.derive.limits import LimitError
+from bpverify.derive.spec import read_slope
 
 
 def test_symbolic_widths_by_default():
@@ -89,3 +91,44 @@ def test_parse_widths():
 def test_a_loss_takes_the_outputs_its_row_accepts():
     assert NetworkSpec(3, None, "relu,tanh,sigmoid", "cross-entropy").activations[-1] == "sigmoid"
     assert NetworkSpec(2, None, "tanh", "squared").activations == ("tanh", "tanh")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("0.01", sp.Rational(1, 100)), ("1/3", sp.Rational(1, 3)), ("2e-3", sp.Rational(1, 500))],
+)
+def test_the_leaky_slope_is_read_exactly(text, value):
+    assert read_slope(text) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1e999999999", "the decimal exponent 999999999 is more than the 30 accepted"),
+        ("1" * 40, "40 significant digits is more than the 30 accepted"),
+        ("1/0", "divides by zero"),
+        ("nan", "is not a number"),
+        ("inf", "is not a number"),
+    ],
+)
+def test_a_leaky_slope_is_bounded_before_it_is_built(text, message):
+    with pytest.raises(InputError, match=re.escape(message)):
+        read_slope(text)
+
+
+def test_depth_width_and_parameters_are_held_to_their_limits():
+    with pytest.raises(LimitError, match="a network of 100000 layers is more than the 1000"):
+        NetworkSpec(layers=100000)
+    with pytest.raises(LimitError, match="width n_1 = 1000001 is more than the 1000000"):
+        NetworkSpec(layers=1, widths=(1, 1000001))
+    with pytest.raises(LimitError, match="1000002000001 weights and biases is more than"):
+        NetworkSpec(layers=2, widths=(10**6, 10**6, 1))
+
+
+def test_widths_are_checked_on_their_text_before_a_number_is_built():
+    with pytest.raises(SpecError, match="a width of 4000 digits is more than the 1000000"):
+        parse_widths("1" * 4000 + ",1")
+    with pytest.raises(LimitError, match=r"--widths with 20001 entries \(20000 layers\)"):
+        parse_widths(",".join(["1"] * 20001))
+    with pytest.raises(SpecError, match="'²' in '²,1' is not a whole number"):
+        parse_widths("²,1")

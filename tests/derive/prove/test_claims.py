@@ -1,5 +1,6 @@
 import pytest
 import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from bpverify.derive import ACTIVATIONS, NetworkSpec
 from bpverify.derive.notation import j, k
@@ -122,3 +123,26 @@ def test_wrt_names_quantity_layer_and_index_letters():
     for bad in ["y_j", "w^(0)_jk", "sigma(z)", "a_k", "x" * 200]:
         with pytest.raises(ClaimError, match="--wrt"):
             parse_wrt(SPEC, bad)
+
+
+def test_the_derived_gradient_by_an_activation_is_an_entry_of_dc_da():
+    e = parse_claim(SPEC, "sigma'(z^(3)_j) * dC_0/da^(3)_j")
+    (entry,) = [m for m in e.atoms(MatrixElement) if m.parent.name.startswith("dC")]
+    assert entry.parent.name == "dC_da3" and entry.i == j
+    assert parse_claim(SPEC, "∂C_0/∂a^(0)_k").parent.name == "dC_da0"
+    with pytest.raises(ClaimError, match="needs its layer"):
+        parse_claim(SPEC, "dC_0/da_k")
+
+
+def test_sigma_of_a_softmax_output_is_refused_and_the_hidden_sigma_is_read():
+    spec = NetworkSpec(layers=2, loss="softmax-cross-entropy")
+    with pytest.raises(ClaimError, match="softmax is not applied unit by unit"):
+        parse_claim(spec, "sigma(z^(2)_j)")
+    e = parse_claim(spec, "sigma'(z^(1)_j)")
+    assert type(e) is ACTIVATIONS["sigmoid"].prime
+
+
+def test_a_long_wrt_is_not_echoed_whole():
+    with pytest.raises(ClaimError) as e:
+        parse_wrt(SPEC, "q" * 100_000)
+    assert len(str(e.value)) < 200

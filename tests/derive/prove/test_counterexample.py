@@ -10,6 +10,7 @@ from bpverify.derive.prove.counterexample import (
     difference,
     random_probe,
     search,
+    too_large,
 )
 from bpverify.derive.prove.truth import proof_task
 
@@ -89,3 +90,26 @@ def test_difference_is_relative_and_infinite_for_non_numbers():
     assert abs(difference(sp.Float("0.5"), sp.Float("0.25")) - 0.25) < 1e-30
     assert difference(sp.nan, sp.Integer(1)) == sp.oo
     assert difference(sp.Symbol("x"), sp.Integer(1)) == sp.oo
+
+
+def test_softmax_targets_sum_to_one_and_its_outputs_are_a_softmax():
+    spec = NetworkSpec(layers=2, widths=(2, 3, 3), loss="softmax-cross-entropy")
+    probe = random_probe(
+        task("a^(2)_j - y_j", "z^(2)_j", spec, derive_network(spec)), random.Random(1)
+    )
+    v = probe.values
+    assert sum(v[("y", i, 0)] for i in range(3)) == 1
+    assert all(v[("y", i, 0)] > 0 for i in range(3))
+    z = [v[("z2", i, 0)] for i in range(3)]
+    expected = [sp.exp(zi) / sum(sp.exp(u) for u in z) for zi in z]
+    assert all(abs(v[("a2", i, 0)] - expected[i]) < 1e-35 for i in range(3))
+
+
+def test_a_network_too_large_to_evaluate_is_not_searched():
+    assert too_large(NetworkSpec(layers=2, widths=(50, 50, 1))) is None
+    note = too_large(NetworkSpec(layers=2, widths=(200, 200, 1)))
+    assert note == (
+        "no counterexample was searched for: the network's 40401 parameters is more than the "
+        "10000 accepted: raise the limit with BPVERIFY_MAX_PROBE_PARAMETERS=N"
+    )
+    assert too_large(SPEC) is None  # symbolic widths: small random ones are drawn

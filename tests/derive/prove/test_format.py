@@ -38,3 +38,12 @@ def test_sum_letters_are_kept_apart_from_free_indices_and_each_other():
     assert format_claim(parse_claim(SPEC, printed)) == printed
     nested = format_claim(parse_claim(SPEC, "sum_j(w^(3)_jk * sum_i(w^(2)_ji))"))
     assert nested == "sum_j(w^(3)_jk*sum_i(w^(2)_ji))"
+
+
+def test_indicators_and_derived_gradients_print_in_the_claim_language():
+    from bpverify.derive.prove.branches import Indicator
+
+    s = generic_symbols(SPEC)
+    a, y = s.layers[3].a[j, 0], s.y[j, 0]
+    assert format_claim(Indicator(a - y > 1)) == "[a^(3)_j - y_j > 1]"
+    assert format_claim(parse_claim(SPEC, "dC_0/da^(2)_j")) == "dC_0/da^(2)_j"

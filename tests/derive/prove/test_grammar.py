@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from bpverify.derive.prove.grammar import (
@@ -47,6 +49,43 @@ def test_size_limits():
     with pytest.raises(ClaimError, match=f"nests brackets {MAX_DEPTH + 1} deep"):
         parse_tree("(" * (MAX_DEPTH + 1) + "1" + ")" * (MAX_DEPTH + 1))
     parse_tree("(" * MAX_DEPTH + "1" + ")" * MAX_DEPTH)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # 9^(10^10) would be an integer of ten thousand million digits
+        (
+            "((((((((((9)^10)^10)^10)^10)^10)^10)^10)^10)^10)^10",
+            "powers of powers whose exponents multiply to 10000000000 is more than the 100",
+        ),
+        ("((a^(2)_k^10)^10)^2", "exponents multiply to 200"),
+        ("sigma'(" * 20 + "z^(3)_j" + ")" * 20, "sigma(...) nested 20 deep is more than the 10"),
+        ("1" * 101, "a number of 101 digits is more than the 100"),
+        ("a^(2)_k^11", "exponent 11 is too large: powers up to 10"),
+        ("a^(2)_k^" + "9" * 1500, "exponent of 1500 digits is too large"),
+    ],
+)
+def test_sizes_the_tree_shows_are_refused_before_sympy_sees_them(text, message):
+    with pytest.raises(ClaimError, match=re.escape(message)):
+        parse_tree(text)
+
+
+def test_within_the_limits_the_tree_parses():
+    parse_tree("(a^(2)_k^10)^10 * " + "sigma(" * 10 + "z^(1)_j" + ")" * 10 + " * " + "9" * 100)
+
+
+def test_a_limit_follows_its_environment_variable(monkeypatch):
+    monkeypatch.setenv("BPVERIFY_MAX_CLAIM_CALLS", "25")
+    parse_tree("sigma'(" * 20 + "z^(3)_j" + ")" * 20)
+    monkeypatch.setenv("BPVERIFY_MAX_CLAIM_LENGTH", "5")
+    with pytest.raises(ClaimError, match="BPVERIFY_MAX_CLAIM_LENGTH=N"):
+        parse_tree("a^(2)_k")
+
+
+def test_the_derived_gradient_by_an_activation_is_one_name():
+    for text in ("dC_0/da^(2)_k", "dC/da^(L)_j", "∂C_0/∂a^(2)_k", "d C_{0} / d a_k^{(1)}"):
+        assert parse_tree(text).data == "grad", text
 
 
 def test_claim_error_is_a_value_error():

@@ -1,8 +1,13 @@
+import random
+from math import comb
+
 import sympy as sp
 
-from bpverify.derive import NetworkSpec, derive_network
+from bpverify.derive import ACTIVATIONS, NetworkSpec, derive_network
+from bpverify.derive.prove import proof
 from bpverify.derive.prove.claims import generic_symbols, parse_claim, parse_wrt
-from bpverify.derive.prove.proof import proof_stages, vanishes
+from bpverify.derive.prove.counterexample import random_probe
+from bpverify.derive.prove.proof import expanded_terms, proof_stages, too_large, vanishes
 from bpverify.derive.prove.truth import proof_task
 
 SPEC = NetworkSpec(layers=3)
@@ -39,15 +44,71 @@ def test_a_claim_as_written_is_proved_at_the_first_stage():
 
 def test_a_sigma_of_z_is_proved_once_a_is_substituted():
     claim = "a^(2)_k * sigma'(z^(3)_j) * 2*(sigma(z^(3)_j) - y_j)"
-    assert stages("w^(3)_jk", claim)[:2] == [None, "with a^(l) = sigma(z^(l)) substituted"]
+    assert stages("w^(3)_jk", claim)[:3] == [None, None, "with a^(l) = sigma(z^(l)) substituted"]
+
+
+def test_sigma_prime_by_the_output_is_proved_for_that_activation_only():
+    claim = "a^(2)_k * a^(3)_j*(1 - a^(3)_j) * 2*(a^(3)_j - y_j)"
+    first, second, *_ = stages("w^(3)_jk", claim)
+    assert first is None
+    assert second == (
+        "with sigma' written by the output (sigmoid: sigma' = a*(1 - a)): "
+        "this proof holds for sigmoid only"
+    )
 
 
 def test_sigma_written_out_is_proved_for_that_activation_only():
-    claim = "a^(2)_k * a^(3)_j*(1 - a^(3)_j) * 2*(a^(3)_j - y_j)"
+    # sigma'(z) = e^-z sigma(z)^2: no rational function of a^(3) without the definition
+    claim = "a^(2)_k * (1/sigma(z^(3)_j) - 1) * sigma(z^(3)_j)^2 * 2*(a^(3)_j - y_j)"
     *early, last = stages("w^(3)_jk", claim)
-    assert early == [None, None]
-    assert last.endswith("this proof holds for sigmoid only")
+    assert early == [None, None, None]
+    assert last == "with sigma written out by its definition: this proof holds for sigmoid only"
 
 
 def test_a_wrong_claim_is_proved_at_no_stage():
-    assert stages("w^(3)_jk", "a^(2)_k * sigma'(z^(3)_j) * (a^(3)_j - y_j)") == [None, None]
+    claim = "a^(2)_k * sigma'(z^(3)_j) * (a^(3)_j - y_j)"
+    assert stages("w^(3)_jk", claim) == [None, None, None]
+
+
+def test_the_cross_entropy_claim_after_a_sigmoid_is_proved_by_the_output():
+    # dC_0/dz^(3)_i = a^(3)_i - y_i: sigma' = a (1 - a) cancels the loss's denominator
+    spec = NetworkSpec(layers=3, loss="cross-entropy")
+    claim = "a^(1)_k * sigma'(z^(2)_j) * sum_i(w^(3)_ij * (a^(3)_i - y_i))"
+    task = proof_task(derive_network(spec), parse_wrt(spec, "w^(2)_jk"), parse_claim(spec, claim))
+    assert list(proof_stages(task))[1].endswith("this proof holds for sigmoid only")
+
+
+def test_huber_through_its_derivative_by_name_is_proved_as_written():
+    spec = NetworkSpec(layers=3, loss="huber")
+    claim = "sum_j(w^(1)_jk * sigma'(z^(1)_j) * dC_0/da^(1)_j)"
+    task = proof_task(derive_network(spec), parse_wrt(spec, "a^(0)_k"), parse_claim(spec, claim))
+    assert next(proof_stages(task)) == ""
+
+
+def test_relu_written_out_inside_sums_keeps_each_branch_in_its_sum():
+    # SymPy's Sum folds a Piecewise out of the sums inside it; as indicators each branch
+    # stays with its unit, so the written-out truth has the truth's value at a random network
+    spec = NetworkSpec(layers=3, activations="relu")
+    claim = "sum_j(w^(2)_jk * sigma'(z^(2)_j) * 1)"
+    task = proof_task(derive_network(spec), parse_wrt(spec, "a^(1)_k"), parse_claim(spec, claim))
+    written = proof._specialise("relu", spec, task.truth)
+    assert not written.has(sp.Piecewise)
+    probe = random_probe(task, random.Random(0))
+    assert probe.evaluate(written) == probe.evaluate(task.truth)
+
+
+def test_the_size_of_an_expansion_is_estimated_before_it_is_made():
+    a, b, y = (S.layers[1].a[j, 0] for j in range(3))
+    assert expanded_terms((a + b + y) ** 10) == comb(12, 10)  # (t terms)^e: C(t + e - 1, e)
+    assert expanded_terms(((a + b + y) ** 10 + 1) ** 10) == comb(76, 10)  # 67 terms, ^10
+    sigma = ACTIVATIONS["sigmoid"].function
+    assert expanded_terms(sigma(a + b + y) ** 2 * (a + b)) == 3  # the argument on its own
+
+
+def test_a_claim_too_large_to_expand_is_not_tried_symbolically():
+    claim = "((a^(1)_k + a^(2)_k + y_j)^10 + 1)^10"
+    task = proof_task(D, parse_wrt(SPEC, "w^(3)_jk"), parse_claim(SPEC, claim))
+    note = too_large(task)
+    assert note.startswith("the symbolic proof was not tried: the claim written out, about 9.5e+11")
+    assert note.endswith("raise the limit with BPVERIFY_MAX_TERMS=N")
+    assert too_large(proof_task(D, parse_wrt(SPEC, "w^(3)_jk"), parse_claim(SPEC, W3))) is None

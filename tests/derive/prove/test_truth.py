@@ -1,8 +1,10 @@
+import pytest
 import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from bpverify.derive import ACTIVATIONS, NetworkSpec, derive_network
 from bpverify.derive.notation import j, k
-from bpverify.derive.prove.claims import generic_symbols, parse_claim, parse_wrt
+from bpverify.derive.prove.claims import ClaimError, generic_symbols, parse_claim, parse_wrt
 from bpverify.derive.prove.proof import vanishes
 from bpverify.derive.prove.truth import proof_task, truth_of
 
@@ -59,3 +61,31 @@ def test_no_upstream_gradient_is_left_in_a_deep_truth():
         names = {m.name for m in truth.atoms(sp.MatrixSymbol)}
         assert not any(name.startswith("dC_da") for name in names), wrt
         assert "W3" in names and "y" in names
+
+
+def test_the_derived_gradient_a_claim_names_is_put_in_for_it():
+    # dC_0/da^(3)_i in the claim is the loss's derivative at unit i
+    t = proof_task(D, parse_wrt(SPEC, "b^(3)_j"), parse_claim(SPEC, "dC_0/da^(3)_j"))
+    assert t.claimed == output_error(j)
+    t = proof_task(D, parse_wrt(SPEC, "w^(2)_jk"), parse_claim(SPEC, "a^(1)_k * dC_0/da^(1)_k"))
+    names = {m.parent.name for m in t.claimed.atoms(MatrixElement)}
+    assert not any(name.startswith("dC_da") for name in names)
+    upstream, _ = truth_of(D, parse_wrt(SPEC, "a^(1)_k"))
+    assert vanishes(t.claimed - parse_claim(SPEC, "a^(1)_k") * upstream)
+
+
+def test_a_softmax_network_has_no_gradient_by_each_output():
+    spec = NetworkSpec(layers=2, loss="softmax-cross-entropy")
+    d = derive_network(spec)
+    with pytest.raises(ClaimError, match="differentiate by z"):
+        truth_of(d, parse_wrt(spec, "a^(2)_j"))
+    truth, _ = truth_of(d, parse_wrt(spec, "z^(2)_j"))
+    assert truth == generic_symbols(spec).layers[2].a[j, 0] - generic_symbols(spec).y[j, 0]
+
+
+def test_a_huber_truth_keeps_its_branches_inside_their_sums():
+    spec = NetworkSpec(layers=3, loss="huber")
+    truth, _ = truth_of(derive_network(spec), parse_wrt(spec, "a^(1)_k"))
+    assert not truth.has(sp.Piecewise)
+    # each indicator stands inside the sum whose index it names: no summation index is free
+    assert not [s for s in truth.free_symbols if isinstance(s, sp.Dummy)]

@@ -44,6 +44,10 @@ def test_the_truth_is_shown_in_the_claims_own_index_letters():
 def test_a_proof_through_the_definition_of_sigma_says_so():
     v = prove(SPEC, "w^(3)_jk", "a^(2)_k * a^(3)_j*(1 - a^(3)_j) * 2*(a^(3)_j - y_j)")
     assert v.status == "PROVED"
+    assert v.message.endswith("(sigmoid: sigma' = a*(1 - a)): this proof holds for sigmoid only)")
+    claim = "a^(2)_k * (1/sigma(z^(3)_j) - 1) * sigma(z^(3)_j)^2 * 2*(a^(3)_j - y_j)"
+    v = prove(SPEC, "w^(3)_jk", claim)
+    assert v.status == "PROVED"
     assert v.message.endswith(
         "(with sigma written out by its definition: this proof holds for sigmoid only)"
     )
@@ -119,9 +123,52 @@ def test_concrete_widths_and_other_activations_and_losses():
     assert prove(spec, "b^(1)_j", below).status == "PROVED"
 
 
-def test_softmax_networks_and_bad_input_raise_claim_error():
-    with pytest.raises(ClaimError, match="softmax"):
-        prove(NetworkSpec(2, loss="softmax-cross-entropy"), "b^(2)_j", "a^(2)_j - y_j")
+def test_softmax_networks_are_proved_through_z_and_refuse_a_sigma_of_the_output():
+    spec = NetworkSpec(3, loss="softmax-cross-entropy")
+    assert prove(spec, "b^(3)_j", "a^(3)_j - y_j").status == "PROVED"
+    below = "a^(1)_k * sigma'(z^(2)_j) * sum_i(w^(3)_ij * (a^(3)_i - y_i))"
+    assert prove(spec, "w^(2)_jk", below).status == "PROVED"
+    # the random targets sum to 1, as the loss assumes: a - y is right only then
+    v = prove(spec, "w^(2)_jk", below.replace("- y_i", "+ y_i"))
+    assert v.status == "REFUTED"
+    with pytest.raises(ClaimError, match="is not applied unit by unit"):
+        prove(spec, "b^(3)_j", "sigma'(z^(3)_j)")
+    with pytest.raises(ClaimError, match="differentiate by z"):
+        prove(spec, "a^(3)_j", "a^(3)_j - y_j")
+
+
+def test_every_loss_is_proved_through_its_derivative_by_name():
+    for loss in ("squared", "cross-entropy", "half-squared", "huber"):
+        spec = NetworkSpec(3, loss=loss)
+        claim = "a^(1)_k * sigma'(z^(2)_j) * sum_i(w^(3)_ij * sigma'(z^(3)_i) * dC_0/da^(3)_i)"
+        assert prove(spec, "w^(2)_jk", claim).status == "PROVED", loss
+        assert prove(spec, "w^(2)_jk", "a^(1)_k * dC_0/da^(2)_j").status == "REFUTED", loss
+
+
+def test_a_timeout_that_runs_out_is_undecided_and_says_how_to_raise_it():
+    v = prove(SPEC, "w^(3)_jk", W3, timeout=0.001)
+    assert v.status == "UNDECIDED"
+    assert v.message == (
+        "the proof did not finish within the 0.001 s budget (--timeout 0.001): give it more time"
+    )
+    assert prove(SPEC, "w^(3)_jk", W3, timeout=60).status == "PROVED"
+
+
+def test_a_claim_too_large_to_expand_is_refuted_by_the_points_alone():
+    v = prove(SPEC, "w^(3)_jk", "((a^(1)_k + a^(2)_k + y_j)^10 + 1)^10")
+    assert v.status == "REFUTED"
+
+
+def test_undecided_names_the_parts_left_out():
+    spec = NetworkSpec(2, (200, 200, 1))  # 40,401 parameters: no random network
+    v = prove(spec, "b^(2)_0", "sigma'(z^(2)_0) * 2*(a^(2)_0 - y_0) + a^(1)_0 - a^(1)_0*1")
+    assert v.status == "PROVED"
+    v = prove(spec, "b^(2)_0", "sigma'(z^(2)_0) * (a^(2)_0 - y_0)")
+    assert v.status == "UNDECIDED" and v.message.endswith("and no random network was tried")
+    assert v.notes[0].startswith("no counterexample was searched for: the network's 40401")
+
+
+def test_bad_input_raises_claim_error():
     with pytest.raises(ClaimError, match="--wrt"):
         prove(SPEC, "x_j", "1")
     with pytest.raises(ClaimError, match="points must be at least 1"):
