@@ -92,6 +92,15 @@ A = 1 / (1 + np.exp(-(X @ params["W1"].T + params["b1"])))
 d = 2 * (A - Y) / X.shape[0] * A * (1 - A)
 g = {"W1": d.T @ X, "b1": d.sum(0)}"""
 
+WRONG_GRADS = """
+
+def wrong(params, X, Y):
+    g = grads(params, X, Y)
+    return {k: -v for k, v in g.items()}
+"""
+
+CONFIG_WRONG = '[[check]]\nwidths = [2, 1]\npoints = 1\ngrad-fn = "user.py:wrong"\n'
+
 BAD_ARRAY = """\
 class Evil:
     def __array__(self, dtype=None, copy=None):
@@ -160,9 +169,14 @@ def _bad_rng(arrays: dict) -> None:
     arrays[key] = np.array(b"garbage")
 
 
-def mode_of(name: str, mode: int) -> Callable[[Path], None]:
+def mode_of(name: str, mode: int | None = None) -> Callable[[Path], None]:
+    """The file's mode is ``mode``, or by default that of any new file: 0666 less the umask."""
+
     def check(tmp: Path) -> None:
-        assert stat.S_IMODE((tmp / name).stat().st_mode) == mode, oct((tmp / name).stat().st_mode)
+        umask = os.umask(0)
+        os.umask(umask)
+        want = 0o666 & ~umask if mode is None else mode
+        assert stat.S_IMODE((tmp / name).stat().st_mode) == want, oct((tmp / name).stat().st_mode)
 
     return check
 
@@ -256,6 +270,8 @@ def _rows() -> list[Case]:
           how="rss"),
         c("derive-widths-huge-unrolled", "derive --widths 1000000000,1 --form unrolled", 2,
           r"widths|unrolled", how="rss"),
+        c("derive-unrolled-million-parameters", "derive --widths 1000,1000,1 --form unrolled", 2,
+          r"parameters.*--form matrix", how="rss"),
         c("derive-activation-unknown", "derive --layers 1 --activation swish", 2, r"activation"),
         c("derive-activation-count", "derive --layers 3 --activation tanh,relu", 2, r"activation"),
         c("derive-loss-unknown", "derive --layers 1 --loss hinge", 2, r"loss.*hinge"),
@@ -286,7 +302,7 @@ def _rows() -> list[Case]:
         c("derive-output-and-render-one-path",
           "derive --layers 1 -o {tmp}/x.png --render {tmp}/x.png", 2, r"both write"),
         c("derive-output-new-file-mode", "derive --layers 1 -o {tmp}/new.tex", 0, r"",
-          after=mode_of("new.tex", 0o644)),
+          after=mode_of("new.tex")),
         c("derive-output-keeps-mode", "derive --layers 1 -o {tmp}/old.tex", 0, r"",
           files={"old.tex": "% old\n"}, after=mode_of("old.tex", 0o755)),
         c("derive-ok-text", "derive --layers 1 --format text", 0, r"dC"),
@@ -352,7 +368,7 @@ def _rows() -> list[Case]:
           args(f"prove {W3} --claim", SEED_W3, "--claim-file", "{tmp}/c.txt"), 2, r"claim",
           files={"c.txt": f"{SEED_W3}\n"}),
         c("prove-stdout-full", args(f"prove {W3} --claim", SEED_W3), 2,
-          r"stdout|standard output|full", how="full"),
+          r"stdout|standard output|full", how="full slow"),
         c("prove-power-tower", args(f"{PROVE} {W3} --claim", TOWER), (2, 3),
           r"UNDECIDED|power", how="rss"),
         c("prove-tower-caret-chain", args(f"{PROVE} {W3} --claim", "9^9^9^9^9"), (1, 2, 3),
@@ -421,7 +437,7 @@ def _rows() -> list[Case]:
           r"does not exist"),
         c("generate-output-is-dir", "generate --widths 2,1 -o {tmp}", 2, r"directory"),
         c("generate-output-new-file-mode", "generate --widths 2,1 -o {tmp}/g.py", 0, r"",
-          after=mode_of("g.py", 0o644)),
+          after=mode_of("g.py")),
         c("generate-output-keeps-mode", "generate --widths 2,1 -o {tmp}/old.py", 0, r"",
           files={"old.py": "# old\n"}, after=mode_of("old.py", 0o755)),
         c("generate-output-dev-full", "generate --widths 2,1 -o /dev/full", 2,
@@ -429,8 +445,8 @@ def _rows() -> list[Case]:
         c("generate-stdout-full", "generate --widths 2,1", 2, r"stdout|standard output|full",
           how="full"),
         c("generate-stdout-closed", "generate --widths 2,1", 2, r"stdout|standard output|closed",
-          how="closed"),
-        c("generate-broken-pipe", "generate --widths 2,8,8,8,1", 141, r"^$", how="pipe"),
+          how="closed slow"),
+        c("generate-broken-pipe", "generate --widths 2,8,8,8,1", 141, r"^$", how="pipe slow"),
         c("generate-ok", "generate --widths 2,3,1", 0, r"def gradients"),
         c("generate-unknown-option", "generate --width 2,1", 2, r"No such option"),
         # -- train --------------------------------------------------------------------------------
@@ -472,6 +488,8 @@ def _rows() -> list[Case]:
         c("train-samples-negative", "train --data moons --samples -5", 2, r"sample count"),
         c("train-hidden-billion", "train --data xor --hidden 1000000000", 2, r"width|hidden|memory",
           how="rss"),
+        c("train-parameters-10-billion", "train --data xor --hidden 100000,100000 --epochs 1", 2,
+          r"weights and biases.*BPVERIFY_MAX_PARAMETERS", how="rss"),
         c("train-hidden-text", "train --data xor --hidden wide", 2, r"wide"),
         c("train-hidden-zero", "train --data xor --hidden 0", 2, r"hidden|width"),
         c("train-noise-negative", "train --data moons --noise -1", 2, r"noise"),
@@ -603,13 +621,23 @@ def _rows() -> list[Case]:
           files={"bpverify.toml": "[[check]]\nwidths = [2, 1]\ncolour = 1\n"}),
         c("check-config-widths-string", "check --config {tmp}/bpverify.toml", 2, r"widths",
           files={"bpverify.toml": '[[check]]\nwidths = "lots"\n'}),
-        c("check-flag-beats-config", f"check {NET1} --activation tanh", 0, r"tanh",
+        c("check-widths-skip-config-here", f"check {NET1} --activation tanh", 0, r"tanh",
           files={"bpverify.toml": '[[check]]\nwidths = [2, 1]\nactivation = "relu"\n'}),
+        c("check-flag-beats-config-grad-fn", "check --timeout 60 --grad-fn user.py:grads", 0,
+          r"PASS", files={"user.py": GOOD_GRADS + WRONG_GRADS, "bpverify.toml": CONFIG_WRONG}),
+        c("check-config-grad-fn-used", "check --timeout 60", 1, r"FAIL",
+          files={"user.py": GOOD_GRADS + WRONG_GRADS, "bpverify.toml": CONFIG_WRONG}),
+        c("check-flag-beats-bad-config-value", "check --points 1", 0, r"PASS",
+          files={"bpverify.toml": "[[check]]\nwidths = [2, 1]\npoints = 0\n"}),
+        c("check-config-and-widths", "check --config {tmp}/c.toml --widths 2,1", 2,
+          r"--config", files={"c.toml": "[[check]]\nwidths = [2, 1]\n"}),
         c("check-no-network", "check", 2, r"no network"),
         c("check-widths-billion", "check --widths 1000000000,1 --points 1", 2, r"widths|memory",
           how="rss"),
         c("check-batch-billion", "check --widths 2,1 --points 1 --batch 1000000000", 2,
           r"batch|memory", how="rss"),
+        c("check-parameters-billion", "check --widths 1000000,1000,1 --points 1", 2,
+          r"weights and biases.*BPVERIFY_MAX_PARAMETERS", how="rss"),
         c("check-batch-0", "check --widths 2,1 --batch 0", 2, r"batch"),
         c("check-points-0", "check --widths 2,1 --points 0", 2, r"points"),
         c("check-points-negative", "check --widths 2,1 --points -4", 2, r"points"),
@@ -634,8 +662,8 @@ def _rows() -> list[Case]:
           r"--rtol", files={"r.json": "{}"}, after=untouched("r.json", "{}")),
         c("check-json-dev-full", f"{CHECK} --json /dev/full", 2, r"full|cannot write|/dev/full",
           how="proc"),
-        c("check-stdout-full", f"{CHECK}", 2, r"stdout|standard output|full", how="full"),
-        c("check-broken-pipe", f"{CHECK}", (0, 141), r"", how="pipe"),
+        c("check-stdout-full", f"{CHECK}", 2, r"stdout|standard output|full", how="full slow"),
+        c("check-broken-pipe", f"{CHECK}", (0, 141), r"", how="pipe slow"),
     ]
     # fmt: on
     return rows
