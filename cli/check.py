@@ -129,6 +129,7 @@ def check(
       bpverify check --widths 4,8,3 --loss softmax-cross-entropy --grad-fn mine.py:grads
       bpverify check            # the networks of [tool.bpverify] in pyproject.toml
     """
+    from bpverify.numeric import memory
     from bpverify.numeric.check import config
     from bpverify.numeric.check.options import CheckOptions
     from bpverify.numeric.check.report import to_json, to_junit
@@ -158,6 +159,9 @@ def check(
     else:
         spec = network_spec(layers, widths, activation, loss, leaky_slope)
         checks = [config.ConfiguredCheck("", spec, grad_fn, options)]
+    for c in checks:  # every network's memory before any network's work
+        if not c.spec.symbolic:
+            memory.require_check(c.spec.widths, c.options.batch)
     reports = []
     for c in checks:
         with reporter(" ".join(filter(None, ["bpverify check", c.name]))) as progress:

@@ -22,7 +22,8 @@ probe_parameters    10000        parameters of a network the counterexample sear
 claim_file_bytes    1000000      bytes of a --claim-file
 claim_file_claims   500          claims in a --claim-file
 slope_digits        30           significant digits and |decimal exponent| of --leaky-slope
-memory              4096         MiB of memory a budgeted job (prove, derive, generate) may use
+memory              4096         MiB of memory a budgeted job (prove, derive, generate) may use;
+                                 check and train estimate theirs first (numeric.memory)
 ==================  ===========  ==============================================================
 
 Two limits do not refuse but skip a part of ``prove``: a claim beyond ``terms`` is not tried
@@ -106,7 +107,12 @@ LIMITS: dict[str, Limit] = {
         Limit("claim_file_bytes", 10**6, "bytes of a --claim-file"),
         Limit("claim_file_claims", 500, "claims in a --claim-file"),
         Limit("slope_digits", 30, "significant digits and |decimal exponent| of --leaky-slope"),
-        Limit("memory", 4096, "MiB of memory a budgeted job (prove, derive, generate) may use"),
+        Limit(
+            "memory",
+            4096,
+            "MiB of memory a budgeted job (prove, derive, generate) may use; check and train "
+            "estimate theirs before allocating (numeric.memory)",
+        ),
     ]
 }
 """Every limit by name. Adding a limit is adding a row (and a line of the module's table)."""

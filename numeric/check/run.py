@@ -33,6 +33,7 @@ import numpy as np
 from bpverify.derive import ACTIVATIONS, LOSSES, NetworkSpec, parse_spec
 from bpverify.derive.losses import PROBABILITY, REAL, SIMPLEX
 
+from .. import memory
 from ..codegen.program import Program
 from ..init import init_params
 from . import usercode
@@ -145,6 +146,7 @@ def check_gradients(
     spec = _spec(network, network_settings)
     method = default_method(spec) if options.method == AUTO else options.method
     _check_fits(spec, options, method)
+    memory.require_check(spec.widths, options.batch if at is None else np.shape(at.X)[0])
     with usercode.opened(grad_fn, options) as user:  # a "file.py:function" in a worker
         return _check(spec, user, options, method, at, name, progress)
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .. import memory
 from .dataset import DataError, Dataset
 
 DEFAULT_SEED = 0
@@ -22,6 +23,8 @@ def _check_generated(name: str, n: int, noise: float) -> None:
         raise DataError(f"{name}: the sample count {n!r} is not a positive integer: give n >= 1")
     if not (math.isfinite(noise) and noise >= 0):
         raise DataError(f"{name}: the noise {noise!r} is not a number >= 0: give e.g. 0.1")
+    # two inputs and a label per sample
+    memory.require(memory.data_bytes(n, 3), f"{name} with {n} samples", "give fewer --samples")
 
 
 def _binary(name: str, X: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Dataset:

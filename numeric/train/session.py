@@ -16,6 +16,7 @@ import numpy as np
 
 from bpverify.derive import NetworkSpec, SpecError, parse_spec
 
+from .. import memory
 from ..check.options import CheckOptions
 from ..check.run import Point, check_gradients
 from .datasets import DataError, Dataset
@@ -76,13 +77,15 @@ def network_for(
 
 
 def check_fits(spec: NetworkSpec, dataset: Dataset) -> None:
-    """Raise DataError unless the network's input and output widths are the data's."""
+    """Raise DataError unless the network's input and output widths are the data's, and
+    LimitError unless training it on the data fits in the memory limit (``numeric.memory``)."""
     if (spec.widths[0], spec.widths[-1]) != (dataset.n_in, dataset.n_out):
         widths = ",".join(str(w) for w in spec.widths)
         raise DataError(
             f"widths {widths} do not fit the data: {dataset.name} has {dataset.n_in} inputs and "
             f"{dataset.n_out} outputs; use --widths {dataset.n_in},...,{dataset.n_out} or --hidden"
         )
+    memory.require_training(spec.widths, len(dataset))
 
 
 def gradient_check(

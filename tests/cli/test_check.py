@@ -571,3 +571,25 @@ def test_an_unwritable_report_is_found_before_the_check_runs(tmp_path, monkeypat
     _bad_input(run(*NET, "--junit", str(tmp_path / "r.xml")), "cannot write --junit", "permission")
 
 
+@pytest.mark.parametrize(
+    ("net", "fix"),
+    [
+        (["--widths", "2,3,1", "--batch", "1000000000"], "give a smaller --batch"),
+        (["--widths", "5000,5000"], "check a smaller network"),
+    ],
+    ids=["batch", "widths"],
+)
+def test_a_check_too_large_for_the_memory_limit_is_refused_before_it_allocates(
+    monkeypatch, net, fix
+):
+    _no_run(monkeypatch)
+    _bad_input(run(*net), "MiB, more than the 4096 MiB accepted", fix, "BPVERIFY_MAX_MEMORY=MIB")
+
+
+def test_every_configured_network_is_measured_before_any_runs(tmp_path, monkeypatch):
+    _no_run(monkeypatch)
+    path = tmp_path / "bpverify.toml"
+    path.write_text(
+        "[[check]]\nwidths = [2, 1]\n\n[[check]]\nwidths = [2, 1]\nbatch = 1000000000\n"
+    )
+    _bad_input(run("--config", str(path)), "batch 1000000000 needs about")

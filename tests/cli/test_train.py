@@ -362,6 +362,18 @@ def test_a_negative_seed_names_the_option():
     _bad(run("--data", "xor", "--seed", "-1"), "'--seed'", "x>=0")
 
 
+@pytest.mark.parametrize(
+    ("args", "fix"),
+    [
+        (["--data", "xor", "--samples", "1000000000"], "give fewer --samples"),
+        (["--data", "moons", "--samples", "1000000", "--hidden", "2000"], "smaller network"),
+    ],
+    ids=["samples", "hidden"],
+)
+def test_a_run_too_large_for_the_memory_limit_is_refused_before_it_allocates(args, fix):
+    _bad(run(*args), "MiB, more than the 4096 MiB accepted", fix, "BPVERIFY_MAX_MEMORY=MIB")
+
+
 def test_nan_weights_in_a_model_are_named_not_blamed_on_the_learning_rate(model):
     with np.load(model) as f:
         arrays = dict(f)

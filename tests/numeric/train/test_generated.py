@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pytest
 
+from bpverify.derive.limits import LimitError
 from bpverify.numeric.train.dataset import Dataset
 from bpverify.numeric.train.generated import (
     DEFAULT_NOISE,
@@ -125,3 +126,11 @@ def test_digits_without_sklearn_names_the_extra(monkeypatch, data_error):
     monkeypatch.setitem(sys.modules, "sklearn", None)
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
     data_error(["scikit-learn", "pip install 'bpverify[digits]'"], digits)
+
+
+@pytest.mark.parametrize("name", ["xor", "moons", "circles", "spirals"])
+def test_a_set_too_large_for_the_memory_limit_is_refused_before_it_is_made(name, monkeypatch):
+    monkeypatch.setenv("BPVERIFY_MAX_MEMORY", "1")  # MiB
+    with pytest.raises(LimitError, match=rf"{name} with 100000 samples needs about 9 MiB"):
+        GENERATED[name](100_000, rng())
+    assert len(GENERATED[name](1000, rng())) == 1000

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from bpverify.derive import InputError, SpecError
+from bpverify.derive.limits import LimitError
 from bpverify.numeric.init import init_params
 from bpverify.numeric.train import datasets, session
 from bpverify.numeric.train.datasets import DataError
@@ -88,3 +89,10 @@ def test_the_summary_holds_the_last_values_or_none():
         "train_accuracy": 0.75,
         "test_accuracy": None,
     }
+
+
+def test_a_network_too_large_to_train_in_the_memory_limit(monkeypatch):
+    monkeypatch.setenv("BPVERIFY_MAX_MEMORY", "1")  # MiB
+    with pytest.raises(LimitError, match="training widths 2,1000,1 on 60 samples needs about"):
+        session.network_for(MOONS, hidden="1000")
+    assert session.network_for(MOONS, hidden="4").widths == (2, 4, 1)
