@@ -92,6 +92,8 @@ A = 1 / (1 + np.exp(-(X @ params["W1"].T + params["b1"])))
 d = 2 * (A - Y) / X.shape[0] * A * (1 - A)
 g = {"W1": d.T @ X, "b1": d.sum(0)}"""
 
+RAN_MARKER = 'import pathlib\n\npathlib.Path(__file__).with_name("ran").touch()\n'
+
 WRONG_GRADS = """
 
 def wrong(params, X, Y):
@@ -273,6 +275,14 @@ def _rows() -> list[Case]:
           r"widths|unrolled", how="rss"),
         c("derive-unrolled-million-parameters", "derive --widths 1000,1000,1 --form unrolled", 2,
           r"parameters.*--form matrix", how="rss"),
+        c("derive-limit-env-text", "derive --layers 2 --no-verify", 2, r"BPVERIFY_MAX_LAYERS",
+          env={"BPVERIFY_MAX_LAYERS": "abc"}),
+        c("derive-limit-env-negative", "derive --layers 2 --no-verify", 2, r"BPVERIFY_MAX_LAYERS",
+          env={"BPVERIFY_MAX_LAYERS": "-5"}),
+        c("derive-limit-env-raised", "derive --layers 2 --no-verify --format text", 0, r"dC",
+          env={"BPVERIFY_MAX_LAYERS": "5000"}),
+        c("derive-output-and-render-one-file-two-spellings",
+          "derive --layers 1 -o {tmp}/x.png --render {tmp}/./x.png", 2, r"both write"),
         c("derive-activation-unknown", "derive --layers 1 --activation swish", 2, r"activation"),
         c("derive-activation-count", "derive --layers 3 --activation tanh,relu", 2, r"activation"),
         c("derive-loss-unknown", "derive --layers 1 --loss hinge", 2, r"loss.*hinge"),
@@ -493,6 +503,8 @@ def _rows() -> list[Case]:
           how="rss"),
         c("train-parameters-10-billion", "train --data xor --hidden 100000,100000 --epochs 1", 2,
           r"weights and biases.*BPVERIFY_MAX_PARAMETERS", how="rss"),
+        c("train-memory-limit-env-nan", "train --data xor --epochs 1", 2, r"BPVERIFY_MAX_MEMORY",
+          env={"BPVERIFY_MAX_MEMORY": "nan"}),
         c("train-hidden-text", "train --data xor --hidden wide", 2, r"wide"),
         c("train-hidden-zero", "train --data xor --hidden 0", 2, r"hidden|width"),
         c("train-noise-negative", "train --data moons --noise -1", 2, r"noise"),
@@ -659,6 +671,10 @@ def _rows() -> list[Case]:
           r"cannot write|permission|read-only"),
         c("check-junit-read-only", args(f"{CHECK} --junit", f"{READ_ONLY_DIR}/r.xml"), 2,
           r"cannot write|permission|read-only"),
+        # Refused before the check starts: the module, imported first thing by a run, never is.
+        c("check-json-read-only-before-run",
+          args(f"check {NET1} --grad-fn", USER, "--json", f"{READ_ONLY_DIR}/r.json"),
+          2, r"--json", files={"user.py": RAN_MARKER + GOOD_GRADS}, after=absent("ran")),
         c("check-json-and-junit-one-path", f"{CHECK} --json {{tmp}}/r.out --junit {{tmp}}/r.out", 2,
           r"both write"),
         c("check-json-keeps-old-on-bad-input", f"{CHECK} --rtol nan --json {{tmp}}/r.json", 2,
