@@ -42,3 +42,16 @@ def test_gradient_benchmark_runs():
     )
     assert p.returncode == 0, p.stderr[-2000:]
     assert "| 32x64 | float64 |" in p.stdout and "`delta1.dot(a0.T)`" in p.stdout
+
+
+def test_prove_benchmark_runs():
+    p = subprocess.run(
+        [sys.executable, "benchmarks/prove_bench.py", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]  # every claim PROVED
+    assert "| cross-entropy, sigmoid | 15 | 15 |" in p.stdout
+    assert "issue 10's cross-entropy dC_0/dw^(2)_jk" in p.stdout
