@@ -55,7 +55,8 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
     how: str = ""  # words: "proc" a real process (exits, memory, special files, signals);
     # "rss" also its peak RSS under 1 GB; "full" its stdout /dev/full, "closed" closed, "pipe"
-    # a pipe whose reader has gone; each of these implies "proc"; "slow" marks the row slow
+    # a pipe whose reader has gone; "sigint" Ctrl-C once the file "ran" appears; each of these
+    # implies "proc"; "slow" marks the row slow
     unreadable: str | None = None  # a file of the row that reading fails on, as mode 000 would
     where: str = "err"  # bad input named on stderr's one line; "last": on its last line, after
     # the line that announces the work; "out": per input line on stdout (claim files)
@@ -63,11 +64,12 @@ class Case:
 
     @property
     def proc(self) -> bool:
-        return bool({"proc", "rss", "full", "closed", "pipe"} & set(self.how.split()))
+        return bool({"proc", "rss", "full", "closed", "pipe", "sigint"} & set(self.how.split()))
 
     @property
     def stdout(self) -> str:
-        return next((w for w in self.how.split() if w in ("full", "closed", "pipe")), "file")
+        modes = ("full", "closed", "pipe", "sigint")
+        return next((w for w in self.how.split() if w in modes), "file")
 
 
 # -- files the rows create -------------------------------------------------------------------------
@@ -589,6 +591,9 @@ def _rows() -> list[Case]:
         c("check-user-memory-bomb", **user_check(
           "blocks = []\nwhile True:\n    blocks.append(np.ones(2**24))", 1,
           r"problem: .*MemoryError", extra=["--memory-limit", "0.5"]), how="rss"),
+        c("check-user-interrupted", args(f"check {NET1} --timeout 60 --grad-fn", USER), 130,
+          r"interrupted", files={"user.py": RAN_MARKER + grad_fn("time.sleep(3600)")},
+          how="sigint"),
         c("check-user-kill-self",
           **user_check("os.kill(os.getpid(), 9)", 1, r"problem: .*SIGKILL")),
         c("check-user-segfault",
@@ -702,7 +707,7 @@ CASES = _rows()
 # -- running a row ---------------------------------------------------------------------------------
 
 RUNNER = r"""
-import json, os, resource, subprocess, sys
+import json, os, resource, signal, subprocess, sys, time
 spec = json.loads(sys.argv[1])
 kw = dict(cwd=spec["cwd"], env=spec["env"], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
 mode = spec["stdout"]
@@ -714,6 +719,18 @@ if mode == "full":
 elif mode == "closed":
     r = subprocess.run(spec["argv"], preexec_fn=lambda: os.close(1), **kw)
     rc, err = r.returncode, r.stderr
+elif mode == "sigint":
+    # Ctrl-C once the user's module has been imported (it leaves the file "ran" behind).
+    p = subprocess.Popen(spec["argv"], stdout=subprocess.PIPE, **kw)
+    ran = os.path.join(spec["cwd"], "ran")
+    for _ in range(600):
+        if os.path.exists(ran) or p.poll() is not None:
+            break
+        time.sleep(0.1)
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate()
+    rc = p.returncode
 elif mode == "pipe":
     p = subprocess.Popen(spec["argv"], stdout=subprocess.PIPE, **kw)
     p.stdout.close()  # the reader goes away before the first line
