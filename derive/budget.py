@@ -2,10 +2,10 @@
 
 SymPy cannot be interrupted from inside (a simplification or a large integer power holds the
 interpreter in one long call), so a job that may run long runs in a ``Worker``: a child process
-with its memory capped (``RLIMIT_AS``, the ``memory`` row of ``limits.LIMITS``), which the
-parent kills when a call overruns its seconds. The child is forked where that is safe (Linux,
-one thread: it starts at once and keeps what the parent has imported and cached) and spawned
-otherwise. It serves calls one at a time, keeping its caches between them; after an overrun it
+whose address space is capped (``RLIMIT_AS``: what it starts with plus the ``memory`` row of
+``limits.LIMITS``), which the parent kills when a call overruns its seconds. The child is forked
+on Linux (it starts at once and keeps what the parent has imported and cached) and spawned
+elsewhere. It serves calls one at a time, keeping its caches between them; after an overrun it
 is replaced by a fresh one on the next call.
 
 Example:
@@ -70,13 +70,27 @@ def _context():
     return multiprocessing.get_context("spawn")
 
 
+def _address_space() -> int:
+    """Bytes of address space this process already holds (0 when unknown): a forked child
+    starts with its parent's, libraries' reservations included."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def _cap_memory(mib: int) -> None:
-    """Cap the address space of this (child) process; past it, allocations fail (MemoryError)."""
+    """Cap the address space of this (child) process at ``mib`` MiB more than it holds now;
+    past it, allocations fail (MemoryError)."""
     try:
         import resource
     except ImportError:  # not on Windows
         return
-    cap = mib * 2**20
+    cap = _address_space() + mib * 2**20
     hard = resource.getrlimit(resource.RLIMIT_AS)[1]
     if hard != resource.RLIM_INFINITY:
         cap = min(cap, hard)

@@ -22,8 +22,9 @@ probe_parameters    10000        parameters of a network the counterexample sear
 claim_file_bytes    1000000      bytes of a --claim-file
 claim_file_claims   500          claims in a --claim-file
 slope_digits        30           significant digits and |decimal exponent| of --leaky-slope
-memory              4096         MiB of memory a budgeted job (prove, derive, generate) may use;
-                                 check and train estimate theirs first (numeric.memory)
+memory              4096         MiB of memory a budgeted job (prove, derive, generate) may take
+                                 beyond what its process starts with; check and train estimate
+                                 theirs first (numeric.memory)
 ==================  ===========  ==============================================================
 
 Two limits do not refuse but skip a part of ``prove``: a claim beyond ``terms`` is not tried
@@ -110,8 +111,9 @@ LIMITS: dict[str, Limit] = {
         Limit(
             "memory",
             4096,
-            "MiB of memory a budgeted job (prove, derive, generate) may use; check and train "
-            "estimate theirs before allocating (numeric.memory)",
+            "MiB of memory a budgeted job (prove, derive, generate) may take beyond what its "
+            "process starts with; check and train estimate theirs before allocating "
+            "(numeric.memory)",
         ),
     ]
 }
