@@ -35,10 +35,10 @@ import numpy as np
 
 from bpverify.derive import NetworkSpec
 from bpverify.numeric import Program
-from bpverify.numeric.check.run import random_point
 from bpverify.numeric.check.compare import TOLERANCES, compare, tolerance
 from bpverify.numeric.check.exact import Exact
 from bpverify.numeric.check.finite import FiniteDifferences
+from bpverify.numeric.check.run import random_point
 
 SCRIPT = "benchmarks/check_bench.py"
 FULL = ((784, 128, 64, 10), 32)

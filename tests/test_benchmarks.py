@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -31,10 +33,14 @@ def test_check_benchmark_runs():
     assert "| bpverify, central |" in p.stdout and "| True |" in p.stdout
 
 
+@pytest.mark.slow  # about 30 s: it times every source of the gradients, one after the other
 def test_gradient_benchmark_runs():
     p = subprocess.run(
-        [sys.executable, "benchmarks/gradient_bench.py", "--quick", "--threads", "one"]
-        + ["--sizes", "32x64", "--no-torch", "--no-jax"],
+        [
+            sys.executable,
+            "benchmarks/gradient_bench.py",
+            *("--quick", "--threads", "one", "--sizes", "32x64", "--no-torch", "--no-jax"),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

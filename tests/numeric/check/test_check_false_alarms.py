@@ -2,7 +2,7 @@
 
 200 seeds x every activation x depths 1-5 x every loss (every row of the two tables), float64,
 default settings, under the ``slow`` marker (``pytest -m slow``); the default suite runs the same
-grid with 5 seeds. One check takes ~15 ms, so the grid runs on two spawned worker processes, one
+grid at one seed. One check takes ~15 ms, so the grid runs on two spawned worker processes, one
 network per task (each worker derives a network once and keeps it in ``check``'s cache for all
 its seeds).
 """
@@ -55,8 +55,8 @@ def test_generated_code_never_fails_a_correct_check():
     _sweep(SEEDS)
 
 
-def test_generated_code_passes_a_correct_check_over_a_few_seeds():
-    _sweep(5)
+def test_generated_code_passes_a_correct_check_at_one_seed():
+    _sweep(1)
 
 
 def _sweep(seeds: int) -> None:

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from bpverify.derive import NetworkSpec
+from bpverify.numeric.check.report import Problem, Report, to_json, to_junit
 from bpverify.numeric.check.run import Point, check_gradients
 from bpverify.numeric.codegen.program import Program
-from bpverify.numeric.check.report import Problem, Report, to_json, to_junit
 
 SPEC = NetworkSpec(2, (3, 4, 2), "tanh")
 
