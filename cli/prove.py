@@ -119,8 +119,13 @@ def read_claims(path: str) -> list[tuple[int, str]]:
     from bpverify.derive.prove import ClaimError
 
     size, claims = LIMITS["claim_file_bytes"], LIMITS["claim_file_claims"]
-    with open(path, "rb") as f:
-        data = f.read(size.value() + 1)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(size.value() + 1)
+    except OSError as e:
+        raise ClaimError(
+            f"--claim-file {path} cannot be read ({e.strerror or e}): give a readable text file"
+        ) from None
     if len(data) > size.value():
         raise ClaimError(
             f"--claim-file {path} has more than the {size.value()} bytes accepted: split it "

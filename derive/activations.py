@@ -441,6 +441,8 @@ class OutputActivation:
     is the matrix expression that applies it down each column; ``numpy`` spells that for a
     matrix z with one sample per column, as a function body (the generated code's helper
     ``symbol``); ``init`` and ``rational`` mean what they mean for ``Activation``.
+    ``min_width`` is the fewest outputs it takes: a softmax of one output is 1 whatever its
+    logit, so a network ending in one would have a constant loss and no gradient to derive.
     """
 
     name: str
@@ -450,6 +452,7 @@ class OutputActivation:
     numpy: str
     init: str
     rational: bool = False
+    min_width: int = 1
 
     def column(self, z: list[sp.Expr], exp=sp.exp) -> list[sp.Expr]:
         """The outputs of one column of logits ``z`` written out, with ``exp`` for e^u."""
@@ -467,7 +470,13 @@ OUTPUT_ACTIVATIONS: dict[str, OutputActivation] = {
     row.name: row
     for row in [
         OutputActivation(
-            "softmax", "softmax", _softmax_entry, Softmax, numpy=_NP_SOFTMAX, init="xavier"
+            "softmax",
+            "softmax",
+            _softmax_entry,
+            Softmax,
+            numpy=_NP_SOFTMAX,
+            init="xavier",
+            min_width=2,
         ),
     ]
 }

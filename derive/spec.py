@@ -104,6 +104,14 @@ class NetworkSpec:
                     f"activation {name!r} (layer {l}) exists only as the output of loss "
                     f"{' or '.join(owners)}: use it on the last layer with that loss"
                 )
+        last = OUTPUT_ACTIVATIONS.get(names[-1])
+        width = self.widths[-1]
+        if last and isinstance(width, int) and width < last.min_width:
+            raise SpecError(
+                f"loss {self.loss!r} takes at least {last.min_width} outputs ({last.name} of one "
+                f"output is 1 whatever the weights, so every gradient is 0): make the last width "
+                f"{last.min_width} or more, or use loss 'cross-entropy' for one output"
+            )
         if not output and not loss.accepts(ACTIVATIONS[names[-1]]):
             fits = [k for k, row in ACTIVATIONS.items() if loss.accepts(row)]
             example = ",".join((*names[:-1], fits[0]))
@@ -169,27 +177,28 @@ def _check_slope_size(slope: sp.Rational) -> None:
         )
 
 
-def parse_widths(text: str) -> tuple[int, ...]:
-    """Parse ``"2,3,3,1"`` into widths; raise SpecError naming the bad entry.
+def parse_widths(text: str, option: str = "--widths") -> tuple[int, ...]:
+    """Parse ``"2,3,3,1"`` into widths; raise SpecError naming ``option`` and the bad entry.
 
     Sizes are checked on the text, before any number is built: at most ``layers`` + 1 widths,
-    each of at most as many digits as the ``width`` limit has."""
+    each of at most as many digits as the ``width`` limit has, and no larger than it."""
     items = text.split(",")
-    check("layers", len(items) - 1, f"--widths with {len(items)} entries ({len(items) - 1} layers)")
+    check("layers", len(items) - 1, f"{option} with {len(items)} entries ({len(items) - 1} layers)")
     widest = len(str(limit("width")))
     out = []
     for item in items:
         item = item.strip()
         if not (item.isascii() and item.isdigit()) or not item.lstrip("0"):
             raise SpecError(
-                f"width {_clip(item)!r} in {_clip(text)!r} is not a whole number >= 1: "
+                f"{option}: width {_clip(item)!r} in {_clip(text)!r} is not a whole number >= 1: "
                 "write widths as comma-separated whole numbers, e.g. 2,3,3,1"
             )
-        if len(item.lstrip("0")) > widest:
-            raise SpecError(
-                "--widths: " + LIMITS["width"].refusal(f"a width of {len(item)} digits")
-            )
-        out.append(int(item))
+        digits = item.lstrip("0")
+        # compared as text first: int() of a 5000-digit width is itself refused by Python
+        if len(digits) > widest or int(digits) > limit("width"):
+            shown = digits if len(digits) <= 24 else f"{len(digits)} digits"
+            raise SpecError(f"{option}: " + LIMITS["width"].refusal(f"a width of {shown}"))
+        out.append(int(digits))
     return tuple(out)
 
 
@@ -258,6 +267,11 @@ def parse_spec(
         'L=2, widths 2,3,1, tanh, squared loss'
     """
     parsed = parse_widths(widths) if isinstance(widths, str) else widths
+    if parsed is not None and len(parsed) < 2:
+        raise SpecError(
+            "--widths needs the input width and one width per layer after it, e.g. 2,3,1 "
+            "(two inputs, three hidden units, one output)"
+        )
     if layers is None:
         if parsed is None:
             raise SpecError("give the depth with --layers L, or the widths with --widths")

@@ -102,8 +102,13 @@ def load(path: str | Path) -> list[dict]:
     """The networks of a configuration file, each a dict of option keys (dashes as in the file),
     the file's top-level settings filled in and ``grad-fn`` paths made relative to the file."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError(f"no configuration file {str(path)!r}: give an existing file")
+    if not path.is_file():
+        raise ConfigError(
+            f"configuration {str(path)!r} is not a regular file: give a TOML file such as "
+            "bpverify.toml"
+        )
     section = _section(path)
     where = "[tool.bpverify]" if path.name == "pyproject.toml" else "the file"
     if section is None:

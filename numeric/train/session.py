@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from bpverify.derive import NetworkSpec, SpecError, parse_spec
+from bpverify.derive import NetworkSpec, SpecError, parse_spec, parse_widths
 
 from .. import memory
 from ..check.options import CheckOptions
@@ -53,18 +53,10 @@ def network_for(
     if hidden is not None and widths is not None:
         raise SpecError("give --widths or --hidden, not both")
     if hidden is not None:
-        inner = hidden.split(",") if isinstance(hidden, str) else [str(w) for w in hidden]
-        for w in inner:
-            # named here: the widths parse_spec sees hold the data's, which were never typed
-            text = w.strip()
-            if text and not (text.isascii() and text.isdigit() and text.lstrip("0")):
-                shown = hidden if isinstance(hidden, str) else ",".join(inner)
-                raise SpecError(
-                    f"hidden width {text[:24]!r} in --hidden {shown[:40]!r} is not a whole "
-                    "number >= 1: write hidden widths as comma-separated whole numbers, e.g. 16,16"
-                )
-        widths = ",".join([str(dataset.n_in), *(w.strip() for w in inner if w.strip())])
-        widths += f",{dataset.n_out}"
+        # parsed here, naming --hidden: the widths parse_spec sees hold the data's, never typed
+        text = hidden if isinstance(hidden, str) else ",".join(str(w) for w in hidden)
+        inner = parse_widths(text, option="--hidden")
+        widths = (dataset.n_in, *inner, dataset.n_out)
     elif widths is None:
         if settings.get("layers") is None:
             raise SpecError(

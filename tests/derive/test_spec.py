@@ -67,6 +67,10 @@ def test_leaky_slope_is_exact():
             "e.g. --activation sigmoid",
         ),
         ({"layers": 1, "leaky_slope": -1}, "leaky_slope must be a finite number >= 0"),
+        (
+            {"layers": 2, "widths": (2, 3, 1), "loss": "softmax-cross-entropy"},
+            "takes at least 2 outputs (softmax of one output is 1 whatever the weights",
+        ),
     ],
 )
 def test_bad_specs_name_the_problem_and_the_fix(kwargs, message):

@@ -41,8 +41,8 @@ def test_widths_are_taken_as_given_when_they_fit():
         ({}, SpecError, "give the network with --hidden 16,16"),
         ({"layers": 2}, SpecError, "training needs concrete widths"),
         # named as typed: not as the --widths 2,²,1 the data's widths complete
-        ({"hidden": "²,3"}, SpecError, "hidden width '²' in --hidden '²,3' is not a whole number"),
-        ({"hidden": "8,0"}, SpecError, "hidden width '0' in --hidden '8,0' is not a whole number"),
+        ({"hidden": "²,3"}, SpecError, "--hidden: width '²' in '²,3' is not a whole number"),
+        ({"hidden": "8,0"}, SpecError, "--hidden: width '0' in '8,0' is not a whole number"),
     ],
 )
 def test_a_network_that_cannot_train_on_the_data(settings, error, message):
