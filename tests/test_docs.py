@@ -1,4 +1,9 @@
-"""Every command shown in README.md and docs/ runs as written."""
+"""Every command shown in README.md and docs/ runs as written.
+
+A block after ``<!-- slow -->`` (a comment the rendered page does not show) takes several
+seconds and runs under the ``slow`` marker, with the quick start's install into a fresh venv:
+``.ci/run`` runs both; the default suite stays within its time.
+"""
 
 import os
 import re
@@ -11,19 +16,31 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-BLOCK = re.compile(r"(<!-- quickstart -->\n)?```(sh|python)\n(.*?)```", re.S)
+BLOCK = re.compile(r"(?:<!-- (quickstart|slow) -->\n)?```(sh|python)\n(.*?)```", re.S)
+
+
+def tagged(kind: str):
+    """(document, code, tag) of each ``kind`` block; tag is "quickstart", "slow" or None."""
+    for doc in DOCS:
+        for m in BLOCK.finditer(doc.read_text()):
+            if m.group(2) == kind:
+                yield doc.name, m.group(3), m.group(1)
 
 
 def blocks(kind: str, quickstart: bool = False):
-    for doc in DOCS:
-        for m in BLOCK.finditer(doc.read_text()):
-            if m.group(2) == kind and bool(m.group(1)) == quickstart:
-                yield doc.name, m.group(3)
+    """(document, code) of the quick start's ``kind`` blocks, or of every other."""
+    for doc, code, tag in tagged(kind):
+        if (tag == "quickstart") == quickstart:
+            yield doc, code
 
 
 # Each block runs as one script in its own folder: later lines may use what earlier ones wrote.
 COMMANDS = [
-    pytest.param(block, id=f"{doc}: {block.splitlines()[0]}") for doc, block in blocks("sh")
+    pytest.param(
+        code, id=f"{doc}: {code.splitlines()[0]}", marks=[pytest.mark.slow] * (tag == "slow")
+    )
+    for doc, code, tag in tagged("sh")
+    if tag != "quickstart"
 ]
 PYTHON = [pytest.param(code, id=doc) for doc, code in blocks("python")]
 
@@ -63,6 +80,7 @@ def test_quick_start_has_exactly_two_commands_and_ci_runs_the_second():
     assert test in ci.splitlines()
 
 
+@pytest.mark.slow
 def test_quick_start_install_and_run(tmp_path):
     """The first quick-start command in a copy of the sources: a fresh venv, pip install, run."""
     (block,) = [b for _, b in blocks("sh", quickstart=True)]
