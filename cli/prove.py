@@ -8,6 +8,7 @@ import json
 import click
 
 from . import exitcodes
+from .files import check_outputs, write_text_atomic
 from .options import library, network_spec, timeout_option, with_network_options
 from .progress import reporter
 
@@ -27,7 +28,23 @@ from .progress import reporter
     default=None,
     help="Check one claim per line ('WRT: CLAIM', or CLAIM with --wrt); # starts a comment.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Print the verdicts as text or as JSON.",
+)
+@click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
+@click.option(
+    "--gradescope",
+    "gradescope_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write FILE (results.json) in Gradescope's autograder format: one test per "
+    "claim, 1 point when PROVED, the hint as its output.",
+)
 @click.option(
     "--points",
     type=click.IntRange(1, 1000),
@@ -55,7 +72,9 @@ def prove(
     wrt,
     claim,
     claim_file,
+    fmt,
     as_json,
+    gradescope_path,
     points,
     seed,
     timeout,
@@ -77,14 +96,25 @@ def prove(
     spec = network_spec(layers, widths, activation, loss, leaky_slope)
     if (claim is None) == (claim_file is None):
         raise ClaimError("give exactly one of --claim TEXT and --claim-file FILE")
+    as_json = as_json or fmt == "json"
+    check_outputs({"--gradescope": gradescope_path})
     with _prover(timeout) as worker:
         if claim is not None:
             if wrt is None:
                 raise ClaimError("give the quantity with --wrt, e.g. --wrt 'w^(3)_jk'")
             verdict = _prove(worker, spec, wrt, claim, points, seed)
+            _grade(gradescope_path, [{"line": 1, **verdict.to_dict()}])
             click.echo(json.dumps(verdict.to_dict(), indent=2) if as_json else _text(verdict))
             raise click.exceptions.Exit(exitcodes.VERDICTS[verdict.status])
-        _prove_file(worker, spec, wrt, claim_file, as_json, points, seed)
+        _prove_file(worker, spec, wrt, claim_file, as_json, gradescope_path, points, seed)
+
+
+def _grade(path, records) -> None:
+    """Write the Gradescope results file of ``records`` to ``path`` (when given)."""
+    if path:
+        from bpverify.derive.prove.grading import results
+
+        write_text_atomic(path, json.dumps(results(records), indent=2) + "\n")
 
 
 @contextlib.contextmanager
@@ -154,7 +184,7 @@ def read_claims(path: str) -> list[tuple[int, str]]:
     return lines
 
 
-def _prove_file(worker, spec, wrt, path, as_json, points, seed):
+def _prove_file(worker, spec, wrt, path, as_json, gradescope_path, points, seed):
     """One verdict per line, each on its own budget; a bad line or one that overruns its budget
     is reported in its place and the rest still run."""
     from bpverify.derive import InputError
@@ -179,6 +209,7 @@ def _prove_file(worker, spec, wrt, path, as_json, points, seed):
         if not as_json:
             click.echo(out)
     worst = exitcodes.worst(codes)
+    _grade(gradescope_path, records)
     if as_json:
         click.echo(json.dumps({"claims": records, "exit_code": worst}, indent=2))
     raise click.exceptions.Exit(worst)

@@ -238,3 +238,34 @@ def test_the_memory_bombs_stay_under_a_gigabyte():
     assert p.returncode == 0, p.stderr
     peak_kib = int(p.stdout)  # ru_maxrss is in KiB on Linux
     assert peak_kib < 2**20, f"peak RSS {peak_kib} KiB"
+
+
+def test_format_json_is_the_json_flag():
+    args = ("--wrt", "b^(3)_j", "--claim", "sigma'(z^(3)_j) * (a^(3)_j - y_j)")
+    flag, option = run(*args, "--json"), run(*args, "--format", "json")
+    assert option.exit_code == flag.exit_code == 1
+    assert json.loads(option.stdout) == json.loads(flag.stdout)
+
+
+def test_gradescope_results_of_a_homework_file(tmp_path):
+    homework = tmp_path / "homework.txt"
+    homework.write_text(
+        f"w^(3)_jk: {SEED_W3}\nb^(3)_j: 2*(a^(3)_j - y_j)\nb^(3)_j: (((\n", encoding="utf-8"
+    )
+    out = tmp_path / "results.json"
+    r = run("--claim-file", str(homework), "--gradescope", str(out))
+    assert r.exit_code == 2, r.output  # the bad line decides the exit code; all are graded
+    data = json.loads(out.read_text())
+    assert data["score"] == 1.0
+    assert [(t["number"], t["status"]) for t in data["tests"]] == [
+        ("1", "passed"),
+        ("2", "failed"),
+        ("3", "failed"),
+    ]
+    assert "hint: looks like sigma' is missing" in data["tests"][1]["output"]
+
+
+def test_gradescope_file_that_cannot_be_written_is_refused_before_any_proof(tmp_path):
+    r = run("--wrt", "w^(3)_jk", "--claim", SEED_W3, "--gradescope", "/sys/results.json")
+    assert r.exit_code == 2
+    assert "--gradescope" in r.stderr and r.stdout == ""
