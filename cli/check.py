@@ -94,6 +94,14 @@ OPTIONS = "bpverify.numeric.check.options"
     metavar="GIB",
     help="Memory --grad-fn's worker process may take (0: no limit); past it the check fails.",
 )
+@click.option(
+    "--targets",
+    type=LibraryChoice(f"{OPTIONS}:TARGET_CHOICES"),
+    default=library(f"{OPTIONS}:CheckOptions.targets"),
+    show_default=True,
+    help="How targets are drawn: soft (random values of the loss's kind) or one-hot "
+    "(one 1 per sample; classification losses).",
+)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write FILE.json.")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write FILE.xml.")
 @click.option(
@@ -133,7 +141,7 @@ def check(
     from bpverify.numeric.check import config
     from bpverify.numeric.check.options import CheckOptions
     from bpverify.numeric.check.report import to_json, to_junit
-    from bpverify.numeric.check.run import check_gradients
+    from bpverify.numeric.check.run import check_fits, check_gradients
 
     check_outputs({"--json": json_path, "--junit": junit_path})
     options = CheckOptions(**settings)
@@ -159,8 +167,9 @@ def check(
     else:
         spec = network_spec(layers, widths, activation, loss, leaky_slope)
         checks = [config.ConfiguredCheck("", spec, grad_fn, options)]
-    for c in checks:  # every network's memory before any network's work
+    for c in checks:  # every network's options and memory before any network's work
         if not c.spec.symbolic:
+            check_fits(c.spec, c.options)
             memory.require_check(c.spec.widths, c.options.batch)
     reports = []
     for c in checks:

@@ -29,8 +29,12 @@ Why these numbers:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # factors reads the loss table (SymPy); the worker imports this module
+    from .factors import Reading
 
 TOLERANCES: dict[str, tuple[float, float]] = {
     "symbolic": (0.0, 0.0),
@@ -70,7 +74,9 @@ class Comparison:
     furthest beyond (or closest to) its tolerance, with the two values there; ``kinks`` counts
     entries left out because their finite difference crossed a kink. ``verdict`` is "pass",
     "FAIL", "kink" when every entry was left out for a kink, or "skip" when none had a finite
-    difference. ``point`` says which random point it came from.
+    difference. ``point`` says which random point it came from; ``factor``, on a failure of the
+    code under test, the constant factor by which it is off everywhere, when there is one
+    (``factors``).
     """
 
     tensor: str
@@ -87,6 +93,7 @@ class Comparison:
     verdict: str = "pass"
     ratio: float = 0.0
     note: str = ""
+    factor: Reading | None = None
 
     @property
     def passed(self) -> bool:
@@ -107,6 +114,7 @@ class Comparison:
             "kinks": self.kinks,
             "point": self.point,
             "note": self.note,
+            "factor": self.factor.as_dict() if self.factor else None,
         }
 
 

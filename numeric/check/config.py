@@ -22,7 +22,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from bpverify.derive import InputError, NetworkSpec, parse_spec
+from bpverify.derive import LOSSES, InputError, NetworkSpec, parse_spec
 
 from .options import CheckOptions
 
@@ -49,6 +49,7 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "atol": (int, float),
     "timeout": (int, float),
     "memory-limit": (int, float),
+    "targets": str,
 }
 """The keys a network's table may hold, with their TOML types: the network (widths,
 activation, loss, leaky-slope), its label and code (name, grad-fn), and every field of
@@ -191,6 +192,7 @@ def load_checks(
                 leaky_slope=entry.get("leaky-slope"),
             )
             options = replace(base, **settings)
+            options.check_targets(spec.loss, LOSSES[spec.loss].targets)
         except InputError as e:
             raise ConfigError(f"{path}: {entry['name']}: {e}") from None
         code = grad_fn if "grad_fn" in given else entry.get("grad-fn", grad_fn)

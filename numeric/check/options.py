@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 
 from bpverify.derive import InputError
+from bpverify.derive.losses import PROBABILITY, REAL, SIMPLEX, TARGETS
 
 from .finite import METHODS
 
@@ -29,6 +30,16 @@ Richardson (``finite.default_method``)."""
 
 METHOD_CHOICES = (AUTO, *METHODS)
 """What ``CheckOptions.method`` accepts."""
+
+SOFT, ONE_HOT = "soft", "one-hot"
+TARGET_CHOICES: dict[str, tuple[str, ...]] = {
+    SOFT: (REAL, PROBABILITY, SIMPLEX),
+    ONE_HOT: (PROBABILITY, SIMPLEX),
+}
+"""How the check draws targets (``CheckOptions.targets``), with the kinds of target
+(``losses.TARGETS``) each fits: "soft", random values of the loss's kind (real numbers,
+probabilities in [0, 1], probability vectors); "one-hot", one 1 per sample and 0 elsewhere, as
+the labels of a classifier."""
 
 
 class OptionError(InputError):
@@ -59,6 +70,9 @@ class CheckOptions:
         memory_limit: GiB of address space the worker may take beyond its own start-up
             (Python and NumPy); 0 for no limit. A memory bomb then fails the check with
             MemoryError instead of taking the machine.
+        targets: how targets are drawn, a key of ``TARGET_CHOICES``: "soft" (random values of
+            the kind the loss takes) or "one-hot" (one 1 per sample; for the losses whose
+            targets are probabilities or probability vectors).
     """
 
     dtype: str = "float64"
@@ -74,10 +88,16 @@ class CheckOptions:
     atol: float | None = None
     timeout: float = 60.0
     memory_limit: float = 4.0
+    targets: str = SOFT
 
     def __post_init__(self) -> None:
         if self.dtype not in DTYPES:
             raise OptionError(f"unknown dtype {self.dtype!r}: choose {' or '.join(DTYPES)}")
+        if self.targets not in TARGET_CHOICES:
+            raise OptionError(
+                f"unknown targets {self.targets!r} (--targets): choose "
+                f"{' or '.join(TARGET_CHOICES)}"
+            )
         if self.method not in METHOD_CHOICES:
             raise OptionError(f"unknown method {self.method!r}: choose {', '.join(METHOD_CHOICES)}")
         for name in ("points", "batch", "sample"):
@@ -107,3 +127,13 @@ class CheckOptions:
             if not number or not (0 < value < math.inf or (zero and value == 0)):
                 flag = name.replace("_", "-")
                 raise OptionError(f"{name} (--{flag}) must be {kind}, got {value!r}")
+
+    def check_targets(self, loss: str, kind: str) -> None:
+        """Refuse ``targets`` for a loss whose targets are of ``kind`` (its row's ``targets``)
+        when the two do not fit: one-hot rows for a loss that takes any real numbers."""
+        if kind not in TARGET_CHOICES[self.targets]:
+            fits = [k for k, kinds in TARGET_CHOICES.items() if kind in kinds]
+            raise OptionError(
+                f"--targets {self.targets}: the {loss} loss takes {kind} targets "
+                f"({TARGETS[kind]}); use --targets {' or '.join(fits)}"
+            )

@@ -84,7 +84,8 @@ class Report:
             if c.point and self.points > 1:
                 where += f" @{c.point}"
             vals = f"{c.values[0]:.10g} vs {c.values[1]:.10g}" if c.worst else "-"
-            verdict = c.verdict + (f" ({c.note})" if c.note else "")
+            said = [x for x in (c.note, c.factor.name if c.factor else "") if x]
+            verdict = c.verdict + (f" ({'; '.join(said)})" if said else "")
             rows.append(
                 (
                     c.tensor,
@@ -106,6 +107,7 @@ class Report:
             at = f"{p.tensor}: " if p.tensor else ""
             lines.append(f"problem: {at}{p.message}")
         lines += [f"note: {n}" for n in self.notes]
+        lines += self.hints()
         failed = self.failures()
         summary = f"{len(self.comparisons)} comparisons, {len(failed)} failed"
         if failed:
@@ -113,6 +115,18 @@ class Report:
         summary += f", {len(self.problems)} problem(s)"
         lines.append(f"{self.verdict}: {summary}")
         return lines
+
+    def hints(self) -> list[str]:
+        """One line per constant factor that failures are off by, naming their tensors and
+        the likely convention or bug (``factors``)."""
+        tensors: dict = {}
+        for c in self.failures():
+            if c.factor is not None:
+                tensors.setdefault(c.factor, {})[c.tensor] = None
+        return [
+            f"hint: {r.name} on {', '.join(names)}: {r.says}: {r.hint}"
+            for r, names in tensors.items()
+        ]
 
     def table(self) -> str:
         """A fixed-width table, one row per tensor and pair, then problems and the verdict."""
@@ -193,6 +207,8 @@ def to_junit(reports: list[Report]) -> str:
                     f"error {c.max_rel:.3e}; worst at [{where}] (point {c.point}): "
                     f"{c.values[0]!r} vs {c.values[1]!r}"
                 )
+                if c.factor is not None:
+                    failure += f"; {c.factor}"
             elif c.verdict == "kink":
                 skipped = "every entry lies at a kink"
             cases.append((f"{c.tensor} {'-'.join(c.pair)}", failure, skipped))

@@ -39,8 +39,9 @@ from ..init import init_params
 from . import usercode
 from .compare import FLOORS, NOISE_SAFETY, TOLERANCES, Comparison, compare, tolerance
 from .exact import REFERENCE_DIGITS, UNROLLED_REFERENCE_LIMIT, Exact, Unrolled
+from .factors import Reading, readings
 from .finite import EPS, STENCILS, FiniteDifferences, analytic, default_method
-from .options import AUTO, CheckOptions, OptionError
+from .options import AUTO, ONE_HOT, SOFT, CheckOptions, OptionError
 from .report import Problem, Report
 
 NETWORK_SETTINGS = ("activation", "loss", "leaky_slope")
@@ -63,27 +64,45 @@ def random_inputs(spec: NetworkSpec, rng: np.random.Generator, batch: int) -> np
     return rng.standard_normal((batch, spec.widths[0]))
 
 
-def random_targets(spec: NetworkSpec, rng: np.random.Generator, batch: int) -> np.ndarray:
+def _one_hot(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    return np.eye(shape[1])[rng.integers(shape[1], size=shape[0])]
+
+
+TARGET_DRAWS: dict[tuple[str, str], Callable[[np.random.Generator, tuple[int, int]], np.ndarray]]
+TARGET_DRAWS = {
+    (REAL, SOFT): lambda rng, shape: rng.standard_normal(shape),
+    (PROBABILITY, SOFT): lambda rng, shape: rng.uniform(0.0, 1.0, shape),
+    (SIMPLEX, SOFT): lambda rng, shape: rng.dirichlet(np.ones(shape[1]), size=shape[0]),
+    (PROBABILITY, ONE_HOT): _one_hot,
+    (SIMPLEX, ONE_HOT): _one_hot,
+}
+"""How targets of each kind (a loss row's ``targets``) are drawn, by ``CheckOptions.targets``;
+the pairs ``options.TARGET_CHOICES`` allows."""
+
+
+def random_targets(
+    spec: NetworkSpec, rng: np.random.Generator, batch: int, targets: str = SOFT
+) -> np.ndarray:
     """Targets of the kind the loss takes (its row's ``targets``): any real numbers,
-    probabilities, or probability vectors that sum to 1."""
-    shape = (batch, spec.widths[-1])
-    draw = {
-        REAL: lambda: rng.standard_normal(shape),
-        PROBABILITY: lambda: rng.uniform(0.0, 1.0, shape),
-        SIMPLEX: lambda: rng.dirichlet(np.ones(shape[1]), size=batch),
-    }
-    return draw[LOSSES[spec.loss].targets]()
+    probabilities, or probability vectors that sum to 1; with ``targets="one-hot"``, one 1 per
+    sample (a kind that allows it, see ``options.TARGET_CHOICES``)."""
+    return TARGET_DRAWS[LOSSES[spec.loss].targets, targets](rng, (batch, spec.widths[-1]))
 
 
 def random_point(
-    spec: NetworkSpec, rng: np.random.Generator, batch: int = CheckOptions.batch
+    spec: NetworkSpec,
+    rng: np.random.Generator,
+    batch: int = CheckOptions.batch,
+    targets: str = SOFT,
 ) -> Point:
     """Parameters drawn as training would start them, with biases drawn too (a zero bias hides
-    bugs that scale it), inputs standard normal and targets that fit the loss."""
+    bugs that scale it), inputs standard normal and targets that fit the loss (drawn as
+    ``targets`` says: "soft" or "one-hot")."""
     params = init_params(spec.widths, spec.activations, rng)
     for l in range(1, spec.layers + 1):
         params[f"b{l}"] = 0.5 * rng.standard_normal(spec.widths[l])
-    return Point(params, random_inputs(spec, rng, batch), random_targets(spec, rng, batch))
+    Y = random_targets(spec, rng, batch, targets)
+    return Point(params, random_inputs(spec, rng, batch), Y)
 
 
 @cache
@@ -144,8 +163,7 @@ def check_gradients(
     network_settings = {k: settings.pop(k) for k in NETWORK_SETTINGS if k in settings}
     options = replace(options or CheckOptions(), **settings)
     spec = _spec(network, network_settings)
-    method = default_method(spec) if options.method == AUTO else options.method
-    _check_fits(spec, options, method)
+    method = check_fits(spec, options)
     memory.require_check(spec.widths, options.batch if at is None else np.shape(at.X)[0])
     with usercode.opened(grad_fn, options) as user:  # a "file.py:function" in a worker
         return _check(spec, user, options, method, at, name, progress)
@@ -179,7 +197,7 @@ def _check(spec, grad_fn, options, method, at, name, progress) -> Report:
     worst: dict[tuple[str, tuple[str, str]], Comparison] = {}
     for p in range(points):
         run.where = f"point {p + 1} of {points}"
-        point = at if at is not None else random_point(spec, rng, batch)
+        point = at if at is not None else random_point(spec, rng, batch, options.targets)
         point = run.representable(point)
         for c in run.point(point, p, rng, sample, options.projection, options.avoid_kinks):
             key = (c.tensor, c.pair)
@@ -199,8 +217,11 @@ def _spec(network: NetworkSpec | Sequence[int], settings: dict) -> NetworkSpec:
     return network
 
 
-def _check_fits(spec: NetworkSpec, options: CheckOptions, method: str) -> None:
-    """Refuse options that cannot work with this network; the message names the fix."""
+def check_fits(spec: NetworkSpec, options: CheckOptions) -> str:
+    """The finite-difference method the check of ``spec`` takes; an ``OptionError`` naming
+    the fix for options that cannot work with this network (the complex step on relu, one-hot
+    targets for a loss that takes real numbers)."""
+    method = default_method(spec) if options.method == AUTO else options.method
     if spec.symbolic:
         raise OptionError("a check needs numbers: give the widths, e.g. --widths 2,3,1")
     if method == "complex" and not analytic(spec):
@@ -211,12 +232,14 @@ def _check_fits(spec: NetworkSpec, options: CheckOptions, method: str) -> None:
             f"the complex step needs analytic activations and loss (not {' or '.join(rough)}): "
             "use --method richardson or central"
         )
+    options.check_targets(spec.loss, LOSSES[spec.loss].targets)
     if options.unrolled and spec.parameter_count > UNROLLED_REFERENCE_LIMIT:
         raise OptionError(
             f"the network has {spec.parameter_count} parameters; --unrolled writes the network "
             f"out for at most {UNROLLED_REFERENCE_LIMIT}: drop --unrolled or check a smaller "
             "network"
         )
+    return method
 
 
 def _quiet(message: str) -> None:
@@ -245,6 +268,7 @@ class _Run:
         }
         self.weight_sum = float(np.sum(np.abs(STENCILS[method][1])))
         self.unrolled: Unrolled | None = None
+        self.readings: tuple[Reading, ...] = ()  # the constant factors a failure may be off by
         self.say: Callable[[str], None] = _quiet
         self.where = ""
 
@@ -274,6 +298,7 @@ class _Run:
     def point(self, point, p, rng, sample, projection, avoid_kinks) -> list[Comparison]:
         spec = self.spec
         shapes = _shapes(spec, point.X.shape[0])
+        self.readings = readings(spec.loss, point.X.shape[0])
         entries = None
         if sample is not None:
             entries = {k: _sample(rng, s, sample) for k, s in shapes.items()}
@@ -346,6 +371,24 @@ class _Run:
         return rows
 
     def compare(self, key, pair, values, scale, noise=0.0, mask=None, kinks=None) -> Comparison:
+        """One tensor compared between the two sources of ``pair``; a failure of the candidate
+        names the constant factor it is off by, when there is one (``factors``)."""
+        c = self._compare(key, pair, values, scale, noise, mask, kinks)
+        if c.verdict == "FAIL" and self.candidate_name in pair:
+            c.factor = self.factor(key, pair, values, scale, noise, mask, kinks)
+        return c
+
+    def factor(self, key, pair, values, scale, noise, mask, kinks) -> Reading | None:
+        """The first reading r under which the candidate divided by r.value passes the same
+        comparison, with the same tolerances: off by that factor at every compared entry."""
+        name = self.candidate_name
+        for r in self.readings:
+            scaled = {**values, name: values[name] / r.value}
+            if self._compare(key, pair, scaled, scale, noise, mask, kinks).verdict == "pass":
+                return r
+        return None
+
+    def _compare(self, key, pair, values, scale, noise=0.0, mask=None, kinks=None) -> Comparison:
         rtol, atol = tolerance(self.kind[pair[0]], self.kind[pair[1]], self.tolerances)
         a, b = pair
         noise = noise + max(FLOORS.get(self.kind[a], 0.0), FLOORS.get(self.kind[b], 0.0))

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import faulthandler
 import importlib.util
+import itertools
 import json
 import os
 import re
@@ -115,7 +116,7 @@ def call(
             ]
     except Exception as e:  # a __class__ that raises
         return {}, [Problem(None, f"the function returned a value that {describe(e)}", point)]
-    grads, problems = {}, []
+    grads, problems, missing = {}, [], []
     for name, shape in expected.items():
         try:
             value = out.get(name, _MISSING)
@@ -124,7 +125,7 @@ def call(
             continue
         if value is _MISSING:
             if not name.startswith("dC_da"):
-                problems.append(Problem(name, f"missing key {name!r} in the returned dict", point))
+                missing.append(name)
             continue
         array, wrong = _real_array(value)
         if array is None:
@@ -141,7 +142,57 @@ def call(
             problems.append(Problem(name, f"{kind} at {list(where)} ({count} non-finite)", point))
         else:
             grads[name] = array
+    if missing:
+        tensor = missing[0] if len(missing) == 1 else None
+        problems.insert(0, Problem(tensor, _missing_keys(missing, out, expected), point))
     return grads, problems
+
+
+KEYS_SHOWN = 12
+"""How many of the returned dict's keys a missing-key problem lists."""
+
+_PREFIXES = ("dc_d", "dl_d", "dj_d", "grad_", "grad", "d_", "d")
+_SUFFIXES = ("_grad", "grad")
+
+
+def _missing_keys(missing: list[str], out: Mapping, expected: dict[str, tuple]) -> str:
+    """The problem of required keys left out: which, the keys returned and expected, and the
+    renaming when the returned names are the expected ones with a prefix (``dW1``, ``grad_W1``)
+    or another case."""
+    keys = ", ".join(repr(m) for m in missing)
+    problem = f"missing key{'s' * (len(missing) > 1)} {keys} in the returned dict"
+    try:
+        returned = list(itertools.islice(iter(out), KEYS_SHOWN + 1))
+    except Exception as e:  # keys that cannot be listed
+        return f"{problem}; listing its keys {describe(e)}"
+    shown = ", ".join(_short(repr(k)) for k in returned[:KEYS_SHOWN])
+    shown = f"[{shown}{', ...' if len(returned) > KEYS_SHOWN else ''}]"
+    required = [k for k in expected if not k.startswith("dC_da")]
+    optional = [k for k in expected if k.startswith("dC_da")]
+    message = f"{problem}: it returned {shown}, expected {required}"
+    if optional:
+        message += f" (and optionally {optional}, dC/da^(l) of the mean cost)"
+    renames = _renames(returned, missing)
+    if renames:
+        message += "; rename " + ", ".join(f"{k!r} -> {v!r}" for k, v in renames.items())
+    return message
+
+
+def _renames(returned: list, missing: list[str]) -> dict[str, str]:
+    """Returned keys that name a missing one once a gradient prefix or suffix is dropped
+    and case ignored: {"dW1": "W1"}; only matches that are unique both ways."""
+    found: dict[str, list[str]] = {}
+    wanted = {m.lower(): m for m in missing}
+    for key in returned:
+        if not isinstance(key, str):
+            continue
+        low = key.lower()
+        stems = {low, *(low.removeprefix(p) for p in _PREFIXES)}
+        stems |= {x.removesuffix(s).rstrip("_") for x in stems for s in _SUFFIXES}
+        hits = {wanted[x] for x in stems if x in wanted}
+        if len(hits) == 1:
+            found.setdefault(hits.pop(), []).append(key)
+    return {keys[0]: name for name, keys in found.items() if len(keys) == 1}
 
 
 def _real_array(value) -> tuple[np.ndarray | None, str]:

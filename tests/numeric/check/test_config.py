@@ -222,6 +222,7 @@ def test_the_leaky_slope_of_a_file_is_read_exactly(tmp_path):
         ("widths = [2, 0, 1]", "width n_1 must be a whole number >= 1"),
         ("widths = [2, 1]\npoints = 0", "points must be a whole number >= 1, got 0"),
         ('widths = [2, 1]\nmethod = "forward"', "unknown method 'forward'"),
+        ('widths = [2, 1]\ntargets = "one-hot"', "--targets one-hot: the squared loss takes real"),
     ],
 )
 def test_a_value_that_cannot_be_used_names_the_file_and_the_network(tmp_path, table, message):
@@ -255,3 +256,9 @@ def test_a_file_too_deeply_nested_to_read_is_a_config_error(tmp_path):
     _write(tmp_path / "project", "pyproject.toml", deep)
     with pytest.raises(ConfigError, match=r"pyproject\.toml: arrays or tables nested too deeply"):
         find(tmp_path / "project")
+
+
+def test_one_hot_targets_from_the_file(tmp_path):
+    text = '[[check]]\nwidths = [2, 3]\nloss = "softmax-cross-entropy"\ntargets = "one-hot"\n'
+    (entry,) = load_checks(_write(tmp_path, "bpverify.toml", text))
+    assert entry.options.targets == "one-hot"

@@ -3,11 +3,14 @@
 import pytest
 
 from bpverify.derive import InputError
+from bpverify.derive.losses import PROBABILITY, REAL, SIMPLEX, TARGETS
 from bpverify.numeric.check import finite
 from bpverify.numeric.check.options import (
     AUTO,
     DTYPES,
     METHOD_CHOICES,
+    SOFT,
+    TARGET_CHOICES,
     CheckOptions,
     OptionError,
 )
@@ -17,6 +20,7 @@ def test_defaults():
     o = CheckOptions()
     assert (o.dtype, o.method, o.points, o.batch, o.seed) == ("float64", AUTO, 3, 4, 0)
     assert o.sample is None and not (o.projection or o.avoid_kinks or o.unrolled)
+    assert o.targets == "soft"
 
 
 def test_the_choices_are_the_library_tables():
@@ -40,6 +44,7 @@ def test_the_choices_are_the_library_tables():
         ({"atol": float("inf")}, "atol (--atol) must be a finite number >= 0"),
         ({"rtol": "1e-6"}, "rtol (--rtol) must be a finite number >= 0"),
         ({"seed": -1}, "seed (--seed) must be a whole number >= 0, got -1"),
+        ({"targets": "hard"}, "unknown targets 'hard' (--targets): choose soft or one-hot"),
     ],
 )
 def test_a_setting_that_cannot_work_is_an_option_error(settings, message):
@@ -47,3 +52,14 @@ def test_a_setting_that_cannot_work_is_an_option_error(settings, message):
         CheckOptions(**settings)
     assert str(e.value).startswith(message)
     assert isinstance(e.value, InputError)
+
+
+def test_one_hot_targets_fit_the_classification_kinds_only():
+    one_hot = CheckOptions(targets="one-hot")
+    for kind in (PROBABILITY, SIMPLEX):
+        one_hot.check_targets("a loss", kind)
+        CheckOptions().check_targets("a loss", kind)
+    CheckOptions().check_targets("a loss", REAL)
+    with pytest.raises(OptionError, match="the a loss loss takes real targets"):
+        one_hot.check_targets("a loss", REAL)
+    assert set(TARGET_CHOICES[SOFT]) == set(TARGETS)  # soft draws every kind

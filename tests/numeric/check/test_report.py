@@ -73,11 +73,24 @@ def test_table_has_a_row_per_comparison_and_the_verdict(passing):
 def test_table_names_the_failures_and_problems(failing):
     text = failing.table()
     rows = [line.split() for line in text.splitlines()]
-    assert ["b2", "symbolic-user"] in [r[:2] for r in rows if r[-1:] == ["FAIL"]]
+    assert ["b2", "symbolic-user"] in [r[:2] for r in rows if "FAIL" in r]
     assert "problem: W1: missing key 'W1' in the returned dict" in text
     last = text.splitlines()[-1]
     assert last.startswith("FAIL: ") and "1 problem(s)" in last
     assert "b2 symbolic-user" in last and "b2 user-fd" in last
+
+
+def test_table_names_a_constant_factor_on_its_rows_and_once_as_a_hint(failing):
+    lines = failing.table().splitlines()
+    b2 = [line for line in lines if line.startswith("b2 ")]
+    assert sum(line.endswith("FAIL (factor 2)") for line in b2) == 2  # symbolic-user, user-fd
+    (hint,) = [line for line in lines if line.startswith("hint: ")]
+    assert hint.startswith("hint: factor 2 on b2: yours is 2 × the reference: ")
+    assert lines.index(hint) < len(lines) - 1  # before the verdict
+
+
+def test_a_passing_report_has_no_hint(passing):
+    assert "hint:" not in passing.table()
 
 
 # -- JSON ------------------------------------------------------------------------------------------
@@ -100,6 +113,10 @@ def test_json_round_trip(passing, failing):
     )
     assert by_key[("b2", "symbolic-user")]["max_abs_error"] == worst.max_abs
     assert by_key[("b2", "symbolic-user")]["worst_values"] == list(worst.values)
+    factor = by_key[("b2", "symbolic-user")]["factor"]
+    assert factor["ratio"] == 2.0 and factor["name"] == "factor 2"
+    assert factor["says"] == "yours is 2 × the reference" and factor["hint"]
+    assert by_key[("W2", "symbolic-user")]["factor"] is None
 
 
 def test_json_of_one_report_is_its_dict(passing):
@@ -140,7 +157,8 @@ def test_junit_marks_each_mismatch_and_problem_as_a_failure(failing):
     }
     assert set(failed) == {"b2 symbolic-user", "b2 user-fd", "W1 problem"}
     assert "max abs error" in failed["b2 user-fd"].get("message")
-    assert failed["W1 problem"].get("message") == "missing key 'W1' in the returned dict"
+    assert failed["W1 problem"].get("message").startswith("missing key 'W1' in the returned")
+    assert "; factor 2: yours is 2 × the reference: " in failed["b2 user-fd"].get("message")
     assert suite.get("failures") == "3"
     assert int(suite.get("tests")) == len(failing.comparisons) + 1
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from bpverify.derive import LOSSES, NetworkSpec
-from bpverify.derive.losses import REAL, SIMPLEX
+from bpverify.derive.losses import PROBABILITY, REAL, SIMPLEX
 from bpverify.numeric.check import run
-from bpverify.numeric.check.options import CheckOptions, OptionError
+from bpverify.numeric.check.options import ONE_HOT, CheckOptions, OptionError
 from bpverify.numeric.check.run import (
     assert_gradients_close,
     check_gradients,
@@ -118,3 +118,91 @@ def test_assert_gradients_close_returns_the_report_or_raises_with_the_table():
     message = str(info.value)
     assert message.startswith("gradient check failed\n")
     assert "W1" in message and "FAIL" in message
+
+
+# -- constant factors ------------------------------------------------------------------------------
+
+
+def _candidate_failures(report):
+    failed = report.failures()
+    assert failed and all("symbolic" in c.pair or "fd" in c.pair for c in failed)
+    return failed
+
+
+@pytest.mark.parametrize(
+    ("factor", "name", "says"),
+    [
+        (0.5, "factor 2", "yours is ½ of the reference"),
+        (-1.0, "factor −1", "yours is the negative of the reference"),
+        (5.0, "factor n (n = 5, the batch size)", "yours is n × the reference"),
+        (0.2, "factor n (n = 5, the batch size)", "yours is 1/n of the reference"),
+    ],
+)
+def test_a_tensor_off_by_one_constant_factor_names_it(factor, name, says):
+    report = check_gradients(SPEC, off_by(factor), points=2, batch=5)
+    failed = _candidate_failures(report)
+    assert {c.tensor for c in failed} == {"W1", "b1", "W2", "b2"}
+    assert {(c.factor.name, c.factor.says) for c in failed} == {(name, says)}
+
+
+def test_the_half_convention_is_told_to_use_the_half_squared_loss():
+    (reading,) = {c.factor for c in check_gradients(SPEC, off_by(0.5), points=1).failures()}
+    assert reading.hint.endswith("use --loss half-squared")
+
+
+def test_a_factor_off_on_some_entries_only_is_no_constant_factor():
+    def one_entry(params, X, Y):
+        g = off_by(1.0)(params, X, Y)
+        g["W1"] = g["W1"] * np.array([[2.0, 1.0]])  # the first column doubled, not the second
+        return g
+
+    (c, *more) = check_gradients(SPEC, one_entry, points=1).failures()
+    assert c.tensor == "W1" and c.factor is None and all(m.factor is None for m in more)
+
+
+def test_a_factor_that_is_none_of_the_readings_is_not_named():
+    assert all(c.factor is None for c in check_gradients(SPEC, off_by(1.001), points=1).failures())
+
+
+def test_the_symbolic_and_finite_difference_pair_never_names_a_factor():
+    report = check_gradients(SPEC, off_by(2.0), points=1)
+    assert all(c.factor is None for c in report.comparisons if "user" not in c.pair)
+
+
+# -- one-hot targets -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("loss", [n for n, row in LOSSES.items() if row.targets != REAL])
+def test_one_hot_targets_hold_one_1_per_sample(loss):
+    spec = NetworkSpec(1, (2, 3), "sigmoid", loss=loss)
+    Y = random_targets(spec, np.random.default_rng(0), 50, ONE_HOT)
+    assert Y.shape == (50, 3) and set(np.unique(Y)) == {0.0, 1.0}
+    assert np.array_equal(Y.sum(axis=1), np.ones(50))
+    assert len(set(np.argmax(Y, axis=1))) == 3  # every class drawn
+
+
+@pytest.mark.parametrize("kind", [PROBABILITY, SIMPLEX])
+def test_a_check_with_one_hot_targets_gives_the_code_one_hot_rows(kind):
+    loss = next(n for n, row in LOSSES.items() if row.targets == kind)
+    spec = NetworkSpec(2, (2, 3, 3), "sigmoid", loss=loss)
+    program, seen = Program(spec), []
+
+    def grads(params, X, Y):
+        seen.append(Y)
+        return program.gradients(params, X, Y)
+
+    assert check_gradients(spec, grads, points=2, targets="one-hot").passed
+    assert all(set(np.unique(Y)) == {0.0, 1.0} and (Y.sum(axis=1) == 1).all() for Y in seen)
+    soft = []
+    check_gradients(spec, lambda p, X, Y: soft.append(Y) or program.gradients(p, X, Y), points=1)
+    assert not set(np.unique(soft[0])) <= {0.0, 1.0}  # the default stays soft
+
+
+@pytest.mark.parametrize("loss", [n for n, row in LOSSES.items() if row.targets == REAL])
+def test_one_hot_targets_for_a_loss_of_real_targets_are_refused(loss):
+    with pytest.raises(OptionError) as e:
+        check_gradients((2, 3, 2), loss=loss, targets="one-hot")
+    assert str(e.value) == (
+        f"--targets one-hot: the {loss} loss takes real targets (any real numbers); "
+        "use --targets soft"
+    )

@@ -81,10 +81,43 @@ def test_call_reports_a_non_dict():
     assert grads == {} and "returned a tuple, not a dict of gradients" in problem.message
 
 
-def test_call_reports_a_missing_required_key():
+def test_call_reports_a_missing_required_key_with_the_keys_returned_and_expected():
     grads, (problem,) = call(lambda p, X, Y: {"W1": np.zeros((2, 3))}, *_args(), EXPECTED, 0)
-    assert problem.tensor == "b1" and problem.message == "missing key 'b1' in the returned dict"
+    assert problem.tensor == "b1"
+    assert problem.message == (
+        "missing key 'b1' in the returned dict: it returned ['W1'], expected ['W1', 'b1'] "
+        "(and optionally ['dC_da0'], dC/da^(l) of the mean cost)"
+    )
     assert set(grads) == {"W1"}
+
+
+@pytest.mark.parametrize(
+    "returned, renames",
+    [
+        (["dW1", "db1"], "rename 'dW1' -> 'W1', 'db1' -> 'b1'"),
+        (["grad_W1", "b1_grad"], "rename 'grad_W1' -> 'W1', 'b1_grad' -> 'b1'"),
+        (["dw1", "dB1", "loss"], "rename 'dw1' -> 'W1', 'dB1' -> 'b1'"),
+        (["dW1", "grad_W1", "db1"], "rename 'db1' -> 'b1'"),  # two candidates for W1: none
+    ],
+)
+def test_call_suggests_renaming_keys_that_differ_by_a_prefix(returned, renames):
+    def prefixed(p, X, Y):
+        return {k: np.zeros((2, 3)) for k in returned}
+
+    grads, (problem,) = call(prefixed, *_args(), EXPECTED, 0)
+    assert grads == {} and problem.tensor is None  # several keys: the dict, not one tensor
+    assert problem.message.startswith(
+        f"missing keys 'W1', 'b1' in the returned dict: it returned {returned}, "
+        "expected ['W1', 'b1']"
+    )
+    assert problem.message.endswith("; " + renames)
+
+
+def test_call_lists_a_long_or_strange_key_set_briefly():
+    keys = {(i, "x"): 0 for i in range(30)}
+    _, (problem,) = call(lambda p, X, Y: keys, *_args(), EXPECTED, 0)
+    assert "it returned [(0, 'x'), (1, 'x'), " in problem.message
+    assert "(11, 'x'), ...], expected" in problem.message and "rename" not in problem.message
 
 
 def test_call_reports_a_wrong_shape():
