@@ -30,12 +30,15 @@ from ..activations import ACTIVATIONS
 from ..notation import NetworkSymbols, network_symbols, split_name
 from ..spec import NetworkSpec
 from .grammar import (
+    GENERIC_FUNCTIONS,
     MAX_DEPTH,
     ClaimError,
     Name,
+    check_size,
     exponent_of,
     is_name,
     parse_tree,
+    read_derivative,
     read_layer,
     read_name,
 )
@@ -74,6 +77,20 @@ class Target:
 
 _QUANTITY = {"w": "W", "b": "b", "a": "a", "z": "z"}
 
+_PRIMED = re.compile(r"\s*(?:'|′|’|\^\s*\{?\s*\\prime\s*\}?)$")
+"""The derivative's mark at the end of a function's name: ', ′, ^{\\prime}."""
+
+_WIDTH = re.compile(r"n\s*_\s*(?:\{\s*(L\s*-\s*\d+|L|\d+)\s*\}|(\d|L))")
+"""n_{L-1}, n_{2}, n_L, n_2: a width; unbraced, its layer is one character (n_L-1 = n_L - 1)."""
+
+_OWN_NAMES = {
+    n: row
+    for row in ACTIVATIONS.values()
+    for n in (row.symbol, row.latex)
+    if n not in GENERIC_FUNCTIONS
+}
+"""An activation's own spellings (tanh, \\operatorname{relu}), each meaning that row only."""
+
 
 def parse_wrt(spec: NetworkSpec, text: str) -> Target:
     """Read ``--wrt``: ``w^(l)_jk``, ``b^(l)_j``, ``a^(l)_k`` or ``z^(l)_j`` (LaTeX too).
@@ -89,17 +106,94 @@ def parse_wrt(spec: NetworkSpec, text: str) -> Target:
             f"--wrt {shown!r} is not a weight, bias or activation: write e.g. "
             "--wrt 'w^(3)_jk', --wrt 'b^(3)_j' or --wrt 'a^(2)_k'"
         )
-    name = read_name(stripped, spec.layers)
-    if name.letter == "y" or name.layer is None:
+    return _target(spec, read_name(stripped, spec.layers), stripped, f"--wrt {text!r}")
+
+
+def _target(spec: NetworkSpec, name: Name, text: str, where: str) -> Target:
+    """The Target of a name that a gradient is taken by (--wrt, or a left-hand side)."""
+    if name.letter not in _QUANTITY or name.layer is None:
         raise ClaimError(
-            f"--wrt {text!r}: give a weight, bias or activation with its layer, e.g. 'w^(3)_jk'"
+            f"{where}: give a weight, bias or activation with its layer, e.g. 'w^(3)_jk'"
         )
     quantity, L = _QUANTITY[name.letter], spec.layers
     low = 0 if quantity == "a" else 1
     if not low <= name.layer <= L:
-        raise ClaimError(f"--wrt {text!r}: {name.letter} exists for layers {low} to {L}")
-    indices = _indices(spec, name, stripped)
-    return Target(quantity, name.layer, indices, stripped)
+        raise ClaimError(f"{where}: {name.letter} exists for layers {low} to {L}")
+    return Target(quantity, name.layer, _indices(spec, name, text), text)
+
+
+def split_claim(text: str) -> tuple[list[str], str]:
+    """A claim as pasted, split at its top-level ``=`` signs: the left-hand sides (none, one,
+    or two as in derive's ``\\delta^{(2)}_{j} = \\frac{\\partial C_0}{\\partial z^{(2)}_{j}} =
+    ...``) and the right-hand side. An ``=`` inside brackets (``\\sum_{j=0}``) is not a split."""
+    parts, depth, start = [], 0, 0
+    for at, c in enumerate(text):
+        depth += c in "([{"
+        depth -= c in ")]}"
+        if c == "=" and depth == 0:
+            parts.append(text[start:at])
+            start = at + 1
+    return parts, text[start:]
+
+
+def _left_targets(spec: NetworkSpec, text: str) -> list[Target]:
+    """The quantity each left-hand side of ``text`` differentiates by (dC_0/dw^(3)_jk,
+    \\frac{\\partial C_0}{\\partial b^{(2)}_j}, δ^(2)_j, Ng's dW^{[2]}_{jk}); they must agree."""
+    lefts, _ = split_claim(text)
+    targets = []
+    for left in lefts:
+        tree = parse_tree(left)
+        token = tree.children[0] if tree.data in ("grad", "delta") else None
+        if token is None:
+            shown = left.strip()[:40]
+            raise ClaimError(
+                f"the left-hand side {shown!r} is not a derivative of the cost: write e.g. "
+                "dC_0/dw^(3)_jk = ... or \\frac{\\partial C_0}{\\partial w^{(3)}_{jk}} = ..."
+            )
+        name = (read_derivative if tree.data == "grad" else read_name)(str(token), spec.layers)
+        if name.letter == "delta":
+            name = Name("z", name.layer, name.indices)
+        shown = str(name)
+        targets.append(_target(spec, name, shown, f"the left-hand side {left.strip()[:40]!r}"))
+    for t in targets[1:]:
+        if _key(t) != _key(targets[0]):
+            raise ClaimError(
+                f"the left-hand sides name two quantities, {targets[0].text} and {t.text}: "
+                "write one derivative on the left of '='"
+            )
+    return targets
+
+
+def _key(t: Target) -> tuple:
+    return (t.quantity, t.layer, t.indices)
+
+
+def claim_wrt(spec: NetworkSpec, wrt: str | None, text: str) -> str:
+    """What the claim differentiates by: ``wrt`` (``--wrt``), or the claim's own left-hand side
+    (``dC_0/dw^(3)_jk = ...``) when ``wrt`` is None. When both are given they must name the same
+    quantity with the same index letters.
+
+    Example:
+        >>> claim_wrt(NetworkSpec(layers=3), None, "dC_0/db^(3)_j = sigma'(z^(3)_j)")
+        'b^(3)_j'
+    """
+    if not isinstance(text, str):
+        raise ClaimError("the claim must be text")
+    check_size(text)
+    targets = _left_targets(spec, text)
+    if wrt is None:
+        if not targets:
+            raise ClaimError(
+                "give the quantity with --wrt, e.g. --wrt 'w^(3)_jk', or begin the claim with "
+                "it: dC_0/dw^(3)_jk = ..."
+            )
+        return targets[0].text
+    if targets and _key(parse_wrt(spec, wrt)) != _key(targets[0]):
+        raise ClaimError(
+            f"--wrt {wrt.strip()[:40]!r} and the claim's left-hand side "
+            f"dC_0/d{targets[0].text} differ: drop --wrt or make the two the same"
+        )
+    return wrt
 
 
 def _indices(spec: NetworkSpec, name: Name, where: str) -> tuple[str, ...]:
@@ -164,6 +258,8 @@ class _Builder:
             return self.var(args[0])
         if rule == "grad":
             return self.grad(args[0])
+        if rule == "delta":
+            return self.derived("z", read_name(str(args[0]), self.spec.layers), str(args[0]))
         if rule == "call":
             return self.call(str(args[0]), self.build(args[1]))
         if rule == "plainsum":
@@ -227,24 +323,46 @@ class _Builder:
         return (layer.b if name.letter == "b" else layer.z)[idx[0], 0]
 
     def grad(self, tok) -> sp.Expr:
-        """dC_0/da^(l)_k as the entry k of ``dC_da{l}``, the name the derivation gives it."""
+        """dC_0/da^(l)_k (or ∂C/∂a, \\nabla_a C, Ng's dA) as the entry k of ``dC_da{l}``, and
+        dC_0/dz^(l)_j (Ng's dZ) as the entry j of ``delta{l}``: the derived quantities."""
         text = str(tok)
-        after = re.search(r"/\s*(?:d|∂)\s*", text)
-        name = read_name(text[after.end() if after else 0 :], self.spec.layers)
+        name = read_derivative(text, self.spec.layers)
+        if name.letter in ("w", "b"):
+            raise ClaimError(
+                f"{text} is what a claim proves, not a factor of it: write it on the left of "
+                "'=' (dC_0/dw^(3)_jk = ...) or give it with --wrt"
+            )
+        return self.derived(name.letter, name, text)
+
+    def derived(self, letter: str, name: Name, text: str) -> sp.Expr:
+        """The entry of the derived dC_0/da^(l) (``dC_da{l}``) or δ^(l) = dC_0/dz^(l)
+        (``delta{l}``) that ``name`` writes; ``truth`` replaces it by its value."""
         if name.layer is None:
-            raise ClaimError(f"{text} needs its layer: write e.g. dC_0/da^(2)_k")
-        (i,) = _indices(self.spec, name, text)
-        n = self.s.a(name.layer).shape[0]
-        return sp.MatrixSymbol(f"dC_da{name.layer}", n, 1)[self.index(i), 0]
+            raise ClaimError(f"{text} needs its layer: write e.g. dC_0/da^(2)_k or δ^(2)_j")
+        if letter == "a":
+            (i,) = _indices(self.spec, Name("a", name.layer, name.indices), text)
+            n = self.s.a(name.layer).shape[0]
+            return sp.MatrixSymbol(f"dC_da{name.layer}", n, 1)[self.index(i), 0]
+        if not 1 <= name.layer <= self.spec.layers:
+            raise ClaimError(f"{text}: δ = dC_0/dz exists for layers 1 to {self.spec.layers}")
+        (i,) = _indices(self.spec, Name("z", name.layer, name.indices), text)
+        n = self.s.layers[name.layer].z.shape[0]
+        return sp.MatrixSymbol(f"delta{name.layer}", n, 1)[self.index(i), 0]
 
     @staticmethod
     def index(i: str) -> sp.Expr:
         return sp.Integer(int(i)) if i.isdigit() else index_symbol(i)
 
     def call(self, func: str, arg: sp.Expr) -> sp.Expr:
-        prime = bool(re.search(r"'|′|prime", func))
+        base = _PRIMED.sub("", func)
         act = ACTIVATIONS[self.activation_for(arg, func)]
-        return (act.prime if prime else act.function)(arg)
+        named = _OWN_NAMES.get(base)
+        if named is not None and named is not act:
+            raise ClaimError(
+                f"{func}: the activation of that layer is {act.name}, not {named.name}: write "
+                f"sigma{func[len(base) :]}(...) or its own name"
+            )
+        return (act.prime if base != func else act.function)(arg)
 
     def activation_for(self, arg: sp.Expr, func: str) -> str:
         """sigma is the activation of the layer whose z it is applied to; a whole-column
@@ -274,10 +392,26 @@ class _Builder:
         )
 
     def bigsum(self, token: str, body: sp.Expr) -> sp.Expr:
-        letter = _first(r"\\sum\s*_\s*\{?\s*([a-z])", token)
-        bound = re.search(r"n_\s*\{?\s*(L\s*-\s*\d+|L|\d+)", token)
-        layer = read_layer(bound.group(1), self.spec.layers, token) if bound else None
-        return self.sum(letter, layer, body, token)
+        """\\sum_j, or with bounds: _{j=0}^{n_L-1} (n_L - 1: a width with a layer of more than
+        one character is braced, n_{L-1}), the 1-based _{j=1}^{n_L} over the same units, or a
+        number, _{j=0}^{2}. A sum from 1 counts the same units as one from 0, one fewer."""
+        letter = _first(r"_\s*\{?\s*([a-z])", token)
+        first = re.search(r"=\s*([01])", token)
+        start = int(first.group(1)) if first else 0
+        top = re.search(r"\^\s*\{?\s*(.*?)\s*\}?\s*$", token)
+        if top is None:
+            return self.sum(letter, None, body, token)
+        bound = top.group(1)
+        width = _WIDTH.match(bound)
+        if width is None:
+            last = sp.Integer(int(bound)) - start
+        else:
+            layer = read_layer(width.group(1) or width.group(2), self.spec.layers, token)
+            minus = int(bool(re.fullmatch(r"\s*-\s*1\s*", bound[width.end() :])))
+            last = self.spec.widths[layer] - minus - start
+        var = index_symbol(letter)
+        dummy = sp.Dummy(letter, integer=True, nonnegative=True)
+        return sp.Sum(body.xreplace({var: dummy}), (dummy, 0, last))
 
     def sum(self, letter: str, layer: int | None, body: sp.Expr, where: str) -> sp.Expr:
         """The sum over ``letter`` = 0 ... n_layer - 1; the layer is the one it indexes."""
@@ -339,7 +473,11 @@ def parse_claim(spec: NetworkSpec, text: str) -> sp.Expr:
     """
     if not isinstance(text, str):
         raise ClaimError("the claim must be text")
-    tree = parse_tree(text)
+    lefts, right = split_claim(text)
+    if lefts:
+        check_size(text)
+        _left_targets(spec, text)
+    tree = parse_tree(right)
     builder = _Builder(spec, generic_symbols(spec))
     try:
         expr = builder.build(tree)

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from ..activations import ACTIVATIONS
 from ..errors import InputError
 from ..limits import LIMITS, limit
 
@@ -31,27 +32,69 @@ class ClaimError(InputError):
 
 # One regular expression per whole name, so that the ^ and _ inside a^(2)_k never meet the
 # grammar's power operator. The parts are read again in Python (``read_name``).
-_LAYER = r"\^\s*(?:\{\s*\(\s*(?:L\s*-\s*\d+|L|\d+)\s*\)\s*\}|\(\s*(?:L\s*-\s*\d+|L|\d+)\s*\))"
+# A layer is a number, L or L-1 (l, l+1 are matched only to be refused with the fix). It is
+# written ^(2), ^{(2)}, ^[2] or ^{[2]} (Ng) on either side of the index, or bare, ^2, ^L or
+# ^{L-1} (Nielsen), before the index only: a_j^2 stays a square.
+_VALUE = r"(?:L\s*-\s*\d+|L|\d+|l(?:\s*[-+]\s*\d+)?)"
+_BRACKETED = rf"\^\s*(?:\{{\s*[(\[]\s*{_VALUE}\s*[)\]]\s*\}}|[(\[]\s*{_VALUE}\s*[)\]])"
+_BARE = rf"\^\s*(?:\{{\s*{_VALUE}\s*\}}|L|\d|l)"
+_LATE = r"\^\s*(?:\{\s*(?:L\s*-\s*\d+|L)\s*\}|L)"
 _INDEX = r"_\s*(?:\{\s*[a-z0-9]\s*(?:,?\s*[a-z0-9]\s*)?\}|[a-z0-9]{1,2}\b|[a-z0-9])"
-_VAR = rf"[abwyz](?:\s*{_LAYER}(?:\s*{_INDEX})?|\s*{_INDEX}(?:\s*{_LAYER})?)?"
-_FUNC = r"(?:\\sigma|sigma|σ)(?:\s*(?:'|′|\^\s*\{\s*\\prime\s*\}|\^\s*\\prime))?"
-_SUM_BOUNDS = r"(?:\s*\^\s*\{\s*n_\s*(?:\{\s*(?:L\s*-\s*\d+|L|\d+)\s*\}|\d|L)\s*-\s*1\s*\})?"
-_LSUM = rf"\\sum\s*_\s*(?:\{{\s*[a-z]\s*(?:=\s*0\s*)?\}}|[a-z]){_SUM_BOUNDS}"
-# dC_0/da^(l)_k: the derived gradient by an activation, as a factor of a claim (one step of
-# the recursion checked given the step above)
-_ANAME = rf"a(?:\s*{_LAYER}(?:\s*{_INDEX})?|\s*{_INDEX}(?:\s*{_LAYER})?)"
-_GRAD = rf"(?:d|∂)\s*C(?:\s*_\s*(?:\{{\s*0\s*\}}|0))?\s*\/\s*(?:d|∂)\s*{_ANAME}"
+_AFTER = (
+    rf"(?:\s*{_BRACKETED}(?:\s*{_INDEX})?|\s*{_BARE}\s*{_INDEX}"
+    rf"|\s*{_INDEX}(?:\s*(?:{_BRACKETED}|{_LATE}))?)"
+)
+# derive --format text's names: a2[j], W2[j,k], y[j], delta2[j], dC_0/da1[j]
+_TEXT = r"\d*\s*\[\s*[a-z0-9]\s*(?:,\s*[a-z0-9]\s*)?\]"
+_LETTERS = "abwyzAWZY"
+_SHAPE = rf"(?:{_TEXT}|{_AFTER})"
+_VAR = rf"[{_LETTERS}]{_SHAPE}?"
+# δ^(l)_j (\delta, delta, Nielsen's δ^l_j, the text's delta2[j]): dC_0/dz^(l)_j by name
+_DELTA = rf"(?:\\delta|δ|delta){_SHAPE}"
+_ANY = rf"(?:[{_LETTERS}]{_SHAPE}|{_DELTA})"
+# The derivative of the cost by a name: dC_0/da^(l)_k, ∂C/∂w^(3)_jk, \frac{\partial C_0}{\partial
+# z^{(2)}_{j}}, Ng's dZ^{[2]}_j, Nielsen's (\nabla_a C)_j. In a claim's right-hand side it names
+# the derived quantity (a or z); on its left-hand side it says what the claim differentiates by.
+_D = r"(?:d|∂|\\partial\s*)"
+_COST = r"C(?:\s*_\s*(?:\{\s*0\s*\}|0))?"
+_NABLA = r"(?:\\nabla|∇)\s*_\s*(?:\{\s*a\s*\}|a)\s*C"
+_GRAD = (
+    rf"(?:{_D}\s*{_COST}\s*\/\s*{_D}\s*{_ANY}"
+    rf"|\\d?frac\s*\{{\s*{_D}\s*{_COST}\s*\}}\s*\{{\s*{_D}\s*{_ANY}\s*\}}"
+    rf"|d\s*[AZWazwb]{_SHAPE}"
+    rf"|\(\s*{_NABLA}\s*\)\s*{_INDEX}|{_NABLA}(?:\s*{_INDEX})?)"
+)
+# sigma, g (Ng's), and each activation's own names from the table (\tanh, relu, ...)
+GENERIC_FUNCTIONS = (r"\sigma", "sigma", "σ", "g")
+"""Spellings of "the layer's activation", whichever it is (g is Ng's)."""
+_GENERIC = "|".join(re.escape(n) for n in GENERIC_FUNCTIONS)
+_OWN = "|".join(
+    sorted(
+        {re.escape(n) for row in ACTIVATIONS.values() for n in (row.symbol, row.latex)}
+        - {re.escape(n) for n in GENERIC_FUNCTIONS},
+        key=len,
+        reverse=True,
+    )
+)
+_PRIME = r"(?:\s*(?:'|′|’|\^\s*\{\s*\\prime\s*\}|\^\s*\\prime))?"
+_FUNC = rf"(?:{_OWN}|{_GENERIC}){_PRIME}"
+# the bounds of \sum: _{j}, _{j=0}^{n_L-1} (n_L - 1, not n_{L-1}), _{j=1}^{n_L}, _{j=0}^{2}
+_SIZE = r"n\s*_\s*(?:\{\s*(?:L\s*-\s*\d+|L|\d+)\s*\}|\d|L)"
+_TOP = rf"(?:{_SIZE}(?:\s*-\s*1)?|\d+)"
+_SUM_BOUNDS = rf"(?:\s*\^\s*(?:\{{\s*{_TOP}\s*\}}|{_SIZE}|\d))?"
+_LSUM = rf"\\sum(?:\s*\\limits)?\s*_\s*(?:\{{\s*[a-z]\s*(?:=\s*[01]\s*)?\}}|[a-z]){_SUM_BOUNDS}"
+_MINUS = r"-|−|–"
 
 GRAMMAR = rf"""
 ?start: sum
 ?sum: product
     | sum "+" product            -> add
-    | sum "-" product            -> sub
+    | sum MINUS product          -> sub
 ?product: unary
     | product MULOP unary        -> mul
     | product "/" unary          -> div
     | product implicit           -> mul
-?unary: "-" unary                -> neg
+?unary: MINUS unary              -> neg
     | "+" unary
     | power
     | bigsum
@@ -60,6 +103,7 @@ GRAMMAR = rf"""
 ?atom: NUMBER                    -> number
     | VAR                        -> var
     | GRAD                       -> grad
+    | DELTA                      -> delta
     | FUNC group                 -> call
     | SUMCALL group              -> plainsum
     | FRAC "{{" sum "}}" "{{" sum "}}" -> div
@@ -70,17 +114,19 @@ bigsum: LSUM product
 exponent: EXPINT | "{{" EXPINT "}}" | OPEN EXPINT CLOSE
 
 VAR: /{_VAR}/
-GRAD: /{_GRAD}/
+DELTA.2: /{_DELTA}/
+GRAD.3: /{_GRAD}/
 FUNC: /{_FUNC}/
 SUMCALL: /(?:sum|Σ)_(?:\{{[a-z]\}}|[a-z])/
 LSUM: /{_LSUM}/
 FRAC: /\\d?frac/
-MULOP: /\*|\\cdot|\\times|·|×/
-OPEN: /\\left\s*\(|\\left\s*\[|\(|\[/
-CLOSE: /\\right\s*\)|\\right\s*\]|\)|\]/
+MINUS: /{_MINUS}/
+MULOP: /\*|\\cdot|\\times|\\odot|·|⋅|×|⊙|∘/
+OPEN: /(?:\\left|\\[bB]igg?l?)\s*[(\[]|\(|\[/
+CLOSE: /(?:\\right|\\[bB]igg?r?)\s*[)\]]|\)|\]/
 NUMBER: /\d+(\.\d+)?/
-EXPINT: /[-+]?\d+/
-SPACE: /\s+|\\[,;:! ]|\\quad/
+EXPINT: /[-+−]?\d+/
+SPACE: /\s+|\\[,;:! ]|\\q?quad|\\\\|&/
 %ignore SPACE
 """
 
@@ -118,7 +164,8 @@ def is_name(text: str) -> bool:
 
 @dataclass(frozen=True)
 class Name:
-    """One quantity as written: letter (a, z, w, b, y), layer (None if left out) and indices."""
+    """One quantity as written: letter (a, z, w, b, y, or delta for δ), layer (None if left
+    out) and indices."""
 
     letter: str
     layer: int | None
@@ -131,6 +178,11 @@ class Name:
 
 def read_layer(text: str, L: int, where: str) -> int:
     text = re.sub(r"\s", "", text)
+    if text.startswith("l"):
+        raise ClaimError(
+            f"{where}: layer {text} is a letter: write the layer as a number (1 to {L}) or "
+            "as L, L-1, ..., e.g. w^(2)_jk for l = 2"
+        )
     if text == "L":
         return L
     value = L - int(text[2:]) if text.startswith("L-") else int(text)
@@ -141,17 +193,52 @@ def read_layer(text: str, L: int, where: str) -> int:
     return value
 
 
+_PREFIX = re.compile(r"\\delta|δ|delta|[a-zA-Z]")
+_TEXT_NAME = re.compile(r"(\d*)\s*\[([^\]]*)\]")
+_LAYER_VALUE = re.compile(r"\^\s*\{?\s*[(\[]?\s*(L\s*-\s*\d+|L|\d+|l(?:\s*[-+]\s*\d+)?)")
+
+
 def read_name(text: str, L: int) -> Name:
-    """Split a name token such as ``w^{(L)}_{jk}`` or ``a_k^{(L-1)}`` into its parts."""
-    letter = text[0]
-    m = re.search(r"\(\s*(L\s*-\s*\d+|L|\d+)\s*\)", text)
+    """Split a name token such as ``w^{(L)}_{jk}``, ``a_k^{(L-1)}``, ``a^L_j``, ``W^{[2]}_{jk}``,
+    ``δ^2_j`` or the text's ``W2[j,k]`` into its parts (capitals are the same letter)."""
+    prefix = _PREFIX.match(text)
+    head = prefix.group(0) if prefix else text[:1]
+    letter = "delta" if head in (r"\delta", "δ", "delta") else head.lower()
+    rest = text[len(head) :]
+    listed = _TEXT_NAME.fullmatch(rest.strip())
+    if listed:
+        layer = read_layer(listed.group(1), L, text) if listed.group(1) else None
+        return Name(letter, layer, tuple(re.findall(r"[a-z0-9]", listed.group(2))))
+    m = _LAYER_VALUE.search(rest)
     layer = read_layer(m.group(1), L, text) if m else None
-    sub = re.search(r"_\s*(\{[^}]*\}|[a-z0-9]{1,2})", text)
+    sub = re.search(r"_\s*(\{[^}]*\}|[a-z0-9]{1,2})", rest)
     indices = tuple(re.findall(r"[a-z0-9]", sub.group(1))) if sub else ()
     return Name(letter, layer, indices)
 
 
-def _check_size(text: str) -> None:
+_DIFFERENTIAL = r"(?:d|∂|\\partial)\s*"
+_SLASHED = re.compile(rf"{_DIFFERENTIAL}C[^/]*/\s*{_DIFFERENTIAL}(.*)", re.S)
+_FRACTION = re.compile(
+    rf"\\d?frac\s*\{{[^{{}}]*(?:\{{[^{{}}]*\}}[^{{}}]*)?\}}\s*\{{\s*{_DIFFERENTIAL}(.*)\}}\s*", re.S
+)
+_NABLA_INDEX = re.compile(r"C\s*\)?\s*_\s*\{?\s*([a-z0-9])")
+
+
+def read_derivative(text: str, L: int) -> Name:
+    """The name a ``GRAD`` token differentiates the cost by: ``dC_0/da^(2)_k`` -> a^(2)_k,
+    ``\\frac{\\partial C}{\\partial w^{(3)}_{jk}}`` -> w^(3)_jk, Ng's ``dZ^{[2]}_j`` ->
+    z^(2)_j, Nielsen's ``(\\nabla_a C)_j`` -> a^(L)_j (a bare ``\\nabla_a C`` is entry j)."""
+    if "nabla" in text or "∇" in text:
+        index = _NABLA_INDEX.search(text)
+        return Name("a", L, (index.group(1) if index else "j",))
+    for pattern in (_FRACTION, _SLASHED):
+        m = pattern.fullmatch(text.strip())
+        if m:
+            return read_name(m.group(1).strip(), L)
+    return read_name(text.strip()[1:].strip(), L)  # Ng's d before the name
+
+
+def check_size(text: str) -> None:
     most = limit("claim_length")
     if len(text) > most:
         raise ClaimError(
@@ -249,7 +336,7 @@ def parse_tree(text: str):
     if it is not valid or too large."""
     from lark.exceptions import LarkError
 
-    _check_size(text)
+    check_size(text)
     try:
         tree = _parser().parse(text)
     except LarkError as e:

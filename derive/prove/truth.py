@@ -93,16 +93,19 @@ def proof_task(d: Derivation, target: Target, claimed: sp.Expr) -> ProofTask:
 
 def _upstream_of_claim(d: Derivation, claimed: sp.Expr) -> sp.Expr:
     """Each dC_0/da^(m)_i the claim writes (an entry of ``dC_da{m}``) replaced by the derived
-    dC_0/da^(m) at unit i."""
+    dC_0/da^(m) at unit i, and each δ^(m)_i (an entry of ``delta{m}``) by the derived
+    dC_0/dz^(m) at unit i."""
 
     def derived(e: MatrixElement) -> sp.Expr:
-        (_, m) = layer_name(e.parent.name)
-        target = Target("a", m, ("k",), f"dC_0/da^({m})_k")
+        (name, m) = layer_name(e.parent.name)
+        quantity = "z" if name == "delta" else "a"
+        target = Target(quantity, m, ("k",), f"dC_0/d{quantity}^({m})_k")
         value, (free,) = truth_of(d, target)
         return _fresh_sums(value).xreplace({free: e.i})
 
     return claimed.replace(
-        lambda e: isinstance(e, MatrixElement) and e.parent.name.startswith("dC_da"), derived
+        lambda e: isinstance(e, MatrixElement) and e.parent.name.startswith(("dC_da", "delta")),
+        derived,
     )
 
 

@@ -6,10 +6,12 @@ from bpverify.derive import ACTIVATIONS, NetworkSpec
 from bpverify.derive.notation import j, k
 from bpverify.derive.prove.claims import (
     ClaimError,
+    claim_wrt,
     concrete_widths,
     generic_symbols,
     parse_claim,
     parse_wrt,
+    split_claim,
 )
 from bpverify.derive.prove.grammar import MAX_DEPTH, MAX_LENGTH
 
@@ -146,3 +148,80 @@ def test_a_long_wrt_is_not_echoed_whole():
     with pytest.raises(ClaimError) as e:
         parse_wrt(SPEC, "q" * 100_000)
     assert len(str(e.value)) < 200
+
+
+def _range(spec, text):
+    (s,) = parse_claim(spec, text).atoms(sp.Sum)
+    return s.limits[0][1:]
+
+
+def test_n_l_minus_1_is_the_width_of_layer_l_less_one_and_braces_name_a_layer():
+    spec = NetworkSpec(3, (3, 4, 4, 2))
+    assert _range(spec, r"\sum_{j=0}^{n_L-1} w^{(3)}_{jk} a^{(3)}_j") == (0, 1)
+    assert _range(spec, r"\sum_{j=0}^{n_{L-1}-1} w^{(2)}_{jk} a^{(2)}_j") == (0, 3)
+    assert _range(spec, r"\sum_{j=0}^{n_{1} - 1} w^{(1)}_{jk} a^{(1)}_j") == (0, 3)
+    generic = _range(SPEC, r"\sum_{j=0}^{n_L-1} w^{(3)}_{jk} a^{(3)}_j")
+    assert generic == (0, SPEC.widths[3] - 1)
+
+
+def test_a_sum_from_1_counts_the_same_units_and_a_number_is_a_bound():
+    spec = NetworkSpec(3, (3, 4, 4, 2))
+    assert _range(spec, r"\sum_{j=1}^{n_L} w^{(3)}_{jk} a^{(3)}_j") == (0, 1)
+    assert _range(SPEC, r"\sum\limits_{j=1}^{n_L} y_j") == (0, SPEC.widths[3] - 1)
+    assert _range(spec, r"\sum_{j=0}^{1} y_j") == (0, 1)
+    assert _range(spec, r"\sum_{j=1}^{3} y_j") == (0, 2)
+
+
+def test_delta_and_the_derivative_by_z_are_entries_of_delta():
+    for text in ["δ^(3)_j", "δ^3_j", r"\delta^{(L)}_{j}", "delta3[j]", "∂C/∂z^L_j", "dZ^{[3]}_j"]:
+        e = parse_claim(SPEC, text)
+        assert e.parent.name == "delta3" and e.i == j, text
+    with pytest.raises(ClaimError, match="layers 1 to 3"):
+        parse_claim(SPEC, "δ^(0)_j")
+
+
+def test_nabla_and_the_texts_derivatives_by_a_are_entries_of_dc_da():
+    for text in ["(∇_a C)_j", r"\frac{\partial C}{\partial a^{L}_{j}}", "dC_0/da3[j]"]:
+        e = parse_claim(SPEC, text)
+        assert e.parent.name == "dC_da3" and e.i == j, text
+
+
+def test_a_derivative_by_a_weight_or_bias_belongs_on_the_left():
+    with pytest.raises(ClaimError, match="on the left of '='"):
+        parse_claim(SPEC, "2 * dC/dw^(3)_jk")
+
+
+def test_an_activation_named_by_its_own_name_must_be_the_layers():
+    spec = NetworkSpec(2, activations=("tanh", "sigmoid"))
+    assert parse_claim(spec, r"\tanh'(z^{(1)}_j)") == parse_claim(spec, "sigma'(z^(1)_j)")
+    assert parse_claim(spec, "g'(Z^{[1]}_j)") == parse_claim(spec, "sigma'(z^(1)_j)")
+    with pytest.raises(ClaimError, match="activation of that layer is sigmoid, not tanh"):
+        parse_claim(spec, "tanh(z^(2)_j)")
+
+
+def test_a_pasted_left_hand_side_is_read_and_checked():
+    rhs = "a^(2)_k sigma'(z^(3)_j) 2(a^(3)_j - y_j)"
+    for lhs in ["dC_0/dw^(3)_jk", r"\frac{\partial C_0}{\partial w^{(3)}_{jk}}", "dW^{[3]}_{jk}"]:
+        assert claim_wrt(SPEC, None, f"{lhs} = {rhs}") == "w^(3)_jk"
+        assert parse_claim(SPEC, f"{lhs} = {rhs}") == parse_claim(SPEC, rhs)
+    two = r"\delta^{(3)}_{j} = \frac{\partial C_0}{\partial z^{(3)}_{j}} &= 1 \\"
+    assert claim_wrt(SPEC, None, two) == "z^(3)_j"
+    assert claim_wrt(SPEC, "w^{(3)}_{jk}", f"dC/dw^(3)_jk = {rhs}") == "w^{(3)}_{jk}"
+    assert claim_wrt(SPEC, "b^(3)_j", rhs) == "b^(3)_j"
+    assert split_claim(r"\sum_{j=0}^{1} y_j") == ([], r"\sum_{j=0}^{1} y_j")
+
+
+@pytest.mark.parametrize(
+    ("wrt", "text", "message"),
+    [
+        ("b^(3)_j", "dC/dw^(3)_jk = 1", "--wrt 'b\\^\\(3\\)_j' and the claim's left-hand side"),
+        ("w^(3)_kj", "dC/dw^(3)_jk = 1", "differ"),
+        (None, "a^(2)_k = 1", "is not a derivative of the cost"),
+        (None, "dC/db^(2)_j = dC/db^(3)_j = 1", "name two quantities"),
+        (None, "1", "give the quantity with --wrt"),
+        (None, "dC/dy_j = 1", "give a weight, bias or activation"),
+    ],
+)
+def test_a_left_hand_side_that_disagrees_or_is_not_a_derivative_is_bad_input(wrt, text, message):
+    with pytest.raises(ClaimError, match=message):
+        claim_wrt(SPEC, wrt, text)

@@ -9,6 +9,7 @@ from bpverify.derive.prove.grammar import (
     Name,
     is_name,
     parse_tree,
+    read_derivative,
     read_name,
 )
 
@@ -119,3 +120,88 @@ def test_a_layer_outside_the_network_is_refused():
 def test_is_name_takes_one_whole_name_only():
     for text in ["x_j", "sigma(z)", "a^(2)_k + 1", "w^(3)_jk)"]:
         assert not is_name(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("a^L_j", Name("a", 3, ("j",))),
+        ("a^{L}_j", Name("a", 3, ("j",))),
+        ("a^{L-1}_{k}", Name("a", 2, ("k",))),
+        ("w^2_{jk}", Name("w", 2, ("j", "k"))),
+        ("W^{[2]}_{jk}", Name("w", 2, ("j", "k"))),
+        ("Z^{[L]}_j", Name("z", 3, ("j",))),
+        ("a_j^L", Name("a", 3, ("j",))),
+        ("W2[j,k]", Name("w", 2, ("j", "k"))),
+        ("y[j]", Name("y", None, ("j",))),
+    ],
+)
+def test_the_standard_texts_spell_a_name_many_ways(text, name):
+    assert is_name(text)
+    assert read_name(text, 3) == name
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("δ^2_j", Name("delta", 2, ("j",))),
+        (r"\delta^{(L)}_{j}", Name("delta", 3, ("j",))),
+        ("delta^(1)_k", Name("delta", 1, ("k",))),
+        ("delta2[j]", Name("delta", 2, ("j",))),
+    ],
+)
+def test_delta_is_one_name(text, name):
+    (token,) = parse_tree(text).children
+    assert parse_tree(text).data == "delta"
+    assert read_name(str(token), 3) == name
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        (r"\frac{\partial C_0}{\partial a^{(1)}_{j}}", Name("a", 1, ("j",))),
+        (r"\frac{\partial C}{\partial w^{(3)}_{jk}}", Name("w", 3, ("j", "k"))),
+        ("∂C/∂z^L_j", Name("z", 3, ("j",))),
+        ("dC_0/da1[j]", Name("a", 1, ("j",))),
+        ("dZ^{[2]}_j", Name("z", 2, ("j",))),
+        ("dW^{[2]}_{jk}", Name("w", 2, ("j", "k"))),
+        ("(∇_a C)_k", Name("a", 3, ("k",))),
+        (r"\nabla_a C", Name("a", 3, ("j",))),
+    ],
+)
+def test_a_derivative_of_the_cost_names_what_it_differentiates_by(text, name):
+    tree = parse_tree(text)
+    assert tree.data == "grad"
+    assert read_derivative(str(tree.children[0]), 3) == name
+
+
+def test_a_bare_superscript_after_the_index_is_a_power():
+    assert parse_tree("y_j^2").data == "pow"
+    assert parse_tree("a^2_j").data == "var"
+
+
+def test_a_letter_layer_is_refused_with_the_fix():
+    with pytest.raises(ClaimError, match="write the layer as a number"):
+        read_name("w^l_{jk}", 3)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a^(2)_k σ′(z^(3)_j) 2(a^(3)_j − y_j)",
+        "a^(2)_k · σ'(z^(3)_j) ⋅ 2 ⊙ (a^(3)_j - y_j)",
+        r"a^{(2)}_k \odot \big( a^L_j \big) \Big( y_j \Big) \left[ y_j \right] \bigl( y_j \bigr)",
+        r"\sum\limits_{j=1}^{n_L} w^L_{jk} & \\",
+        r"\operatorname{relu}'\left(z^{(1)}_{j}\right) \tanh'(z1[j]) g'(Z^{[2]}_j)",
+    ],
+)
+def test_the_standard_texts_symbols_parse(text):
+    assert parse_tree(text).data is not None
+
+
+@pytest.mark.parametrize(
+    "bounds", ["_{j=0}^{n_L-1}", "_{j=0}^{n_{L-1}-1}", "_{j=1}^{n_L}", "_{j=0}^{2}", "_j", "_{j}"]
+)
+def test_a_sums_bounds_are_one_token(bounds):
+    tree = parse_tree(rf"\sum{bounds} y_j")
+    assert str(tree.children[0]).endswith(bounds)
