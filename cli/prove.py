@@ -19,7 +19,8 @@ from .progress import reporter
     "--wrt",
     default=None,
     help="What the claim differentiates by: w^(l)_jk, b^(l)_j, a^(l)_k or z^(l)_j; its index "
-    "letters are the claim's free indices.",
+    "letters are the claim's free indices. Not needed when the claim begins with it "
+    "(dC_0/dw^(3)_jk = ...).",
 )
 @click.option("--claim", default=None, help="The claimed gradient (plain language or LaTeX).")
 @click.option(
@@ -100,8 +101,6 @@ def prove(
     check_outputs({"--gradescope": gradescope_path})
     with _prover(timeout) as worker:
         if claim is not None:
-            if wrt is None:
-                raise ClaimError("give the quantity with --wrt, e.g. --wrt 'w^(3)_jk'")
             verdict = _prove(worker, spec, wrt, claim, points, seed)
             _grade(gradescope_path, [{"line": 1, **verdict.to_dict()}])
             click.echo(json.dumps(verdict.to_dict(), indent=2) if as_json else _text(verdict))
@@ -134,7 +133,9 @@ def _prover(timeout):
 def _prove(worker, spec, wrt, claim, points, seed):
     from bpverify.derive.prove import prove as run
     from bpverify.derive.prove import prove_within
+    from bpverify.derive.prove.claims import claim_wrt
 
+    wrt = claim_wrt(spec, wrt, claim)
     with reporter(f"bpverify prove {wrt[:40]}") as progress:
         if worker is None:
             return run(spec, wrt, claim, points=points, seed=seed, progress=progress)
@@ -188,15 +189,12 @@ def _prove_file(worker, spec, wrt, path, as_json, gradescope_path, points, seed)
     """One verdict per line, each on its own budget; a bad line or one that overruns its budget
     is reported in its place and the rest still run."""
     from bpverify.derive import InputError
-    from bpverify.derive.prove import ClaimError
 
     records, codes = [], []
     for n, line in read_claims(path):
         line_wrt, text = line.split(":", 1) if ":" in line else (wrt, line)
         try:
-            if line_wrt is None:
-                raise ClaimError("no quantity: write 'WRT: CLAIM' or give --wrt")
-            verdict = _prove(worker, spec, line_wrt.strip(), text.strip(), points, seed)
+            verdict = _prove(worker, spec, line_wrt, text.strip(), points, seed)
         except InputError as e:
             code = exitcodes.BAD_INPUT
             record = {"line": n, "status": "BAD INPUT", "message": str(e)}
