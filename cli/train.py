@@ -82,7 +82,7 @@ DATA_DEFAULT = "by data set, see docs/train.md"
     default=None,
     help="Resume from FILE.npz (network, parameters, optimizer state, history).",
 )
-@click.option("--json", "as_json", is_flag=True, help="End with a JSON summary line on stdout.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON, alone on stdout.")
 @click.option(
     "--check-every",
     type=click.IntRange(min=1),
@@ -232,7 +232,9 @@ def train(
     if plot:
         write_atomic(plot, lambda tmp: plot_losses(history, tmp, plot_format(plot)))
     summary = session.summary(history, spec)
-    click.echo(_line(summary, settings.describe()))
+    # with --json, stdout is the JSON object alone (a pipe into a JSON reader), the line for
+    # people goes to stderr
+    click.echo(_line(summary, settings.describe()), err=as_json)
     if as_json:
         click.echo(json.dumps(summary))
 

@@ -576,7 +576,7 @@ def _rows() -> list[Case]:
           "prove --layers 1 --loss cross-entropy --activation tanh --wrt b^(1)_j --claim 1", 2,
           r"cross-entropy.*tanh"),
         c("train-ok", "train --data xor --epochs 1", 0, r""),
-        c("train-stdout-full", "train --data xor --epochs 1 --json", 2,
+        c("train-stdout-full", "train --data xor --epochs 1", 2,
           r"standard output.*No space left", how="full", where="last"),
         # -- check --------------------------------------------------------------------------------
         c("check-ok", CHECK, 0, r"PASS"),

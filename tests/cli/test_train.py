@@ -99,12 +99,12 @@ def test_digits_reaches_095():
     assert s["test_accuracy"] >= 0.95
 
 
-def test_final_line_and_json_last(tmp_path):
+def test_with_json_stdout_is_the_json_object_alone_and_the_summary_goes_to_stderr(tmp_path):
     r = run("--data", "circles", "--hidden", "8", "--activation", "tanh", "--epochs", "5", "--json")
-    lines = r.stdout.strip().splitlines()
-    assert lines[-2].startswith("epochs 5, train loss ")
-    assert "test accuracy" in lines[-2]
-    assert set(json.loads(lines[-1])) >= {
+    line = r.stderr.strip().splitlines()[-1]
+    assert line.startswith("epochs 5, train loss ")
+    assert "test accuracy" in line
+    assert set(json.loads(r.stdout)) >= {
         "epochs",
         "train_loss",
         "test_loss",
