@@ -21,6 +21,10 @@ EXTRA = {
     # Every activation row's NumPy spelling, compiled from the helpers source.py writes, against
     # its SymPy definition in 400 digits.
     "numeric/codegen/test_spellings.py": "numeric/codegen/source.py",
+    # The claim language against the standard texts' notations (the table in docs/prove.md)
+    # and against everything derive prints: each proves claims end to end.
+    "derive/prove/test_notations.py": "derive/prove/claims.py",
+    "derive/prove/test_roundtrip.py": "derive/prove/claims.py",
 }
 """Test modules named after no module, with the module they test and why they stand apart."""
 

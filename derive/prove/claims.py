@@ -80,7 +80,7 @@ _QUANTITY = {"w": "W", "b": "b", "a": "a", "z": "z"}
 _PRIMED = re.compile(r"\s*(?:'|′|’|\^\s*\{?\s*\\prime\s*\}?)$")
 """The derivative's mark at the end of a function's name: ', ′, ^{\\prime}."""
 
-_WIDTH = re.compile(r"n\s*_\s*(?:\{\s*(L\s*-\s*\d+|L|\d+)\s*\}|(\d|L))")
+_WIDTH = re.compile(r"n\s*_\s*(?:\{\s*(L\s*[-−]\s*\d+|L|\d+)\s*\}|(\d|L))")
 """n_{L-1}, n_{2}, n_L, n_2: a width; unbraced, its layer is one character (n_L-1 = n_L - 1)."""
 
 _OWN_NAMES = {
@@ -407,7 +407,7 @@ class _Builder:
             last = sp.Integer(int(bound)) - start
         else:
             layer = read_layer(width.group(1) or width.group(2), self.spec.layers, token)
-            minus = int(bool(re.fullmatch(r"\s*-\s*1\s*", bound[width.end() :])))
+            minus = int(bool(re.fullmatch(r"\s*[-−]\s*1\s*", bound[width.end() :])))
             last = self.spec.widths[layer] - minus - start
         var = index_symbol(letter)
         dummy = sp.Dummy(letter, integer=True, nonnegative=True)

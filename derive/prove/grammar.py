@@ -35,10 +35,10 @@ class ClaimError(InputError):
 # A layer is a number, L or L-1 (l, l+1 are matched only to be refused with the fix). It is
 # written ^(2), ^{(2)}, ^[2] or ^{[2]} (Ng) on either side of the index, or bare, ^2, ^L or
 # ^{L-1} (Nielsen), before the index only: a_j^2 stays a square.
-_VALUE = r"(?:L\s*-\s*\d+|L|\d+|l(?:\s*[-+]\s*\d+)?)"
+_VALUE = r"(?:L\s*[-−]\s*\d+|L|\d+|l(?:\s*[-−+]\s*\d+)?)"
 _BRACKETED = rf"\^\s*(?:\{{\s*[(\[]\s*{_VALUE}\s*[)\]]\s*\}}|[(\[]\s*{_VALUE}\s*[)\]])"
 _BARE = rf"\^\s*(?:\{{\s*{_VALUE}\s*\}}|L|\d|l)"
-_LATE = r"\^\s*(?:\{\s*(?:L\s*-\s*\d+|L)\s*\}|L)"
+_LATE = r"\^\s*(?:\{\s*(?:L\s*[-−]\s*\d+|L)\s*\}|L)"
 _INDEX = r"_\s*(?:\{\s*[a-z0-9]\s*(?:,?\s*[a-z0-9]\s*)?\}|[a-z0-9]{1,2}\b|[a-z0-9])"
 _AFTER = (
     rf"(?:\s*{_BRACKETED}(?:\s*{_INDEX})?|\s*{_BARE}\s*{_INDEX}"
@@ -79,8 +79,8 @@ _OWN = "|".join(
 _PRIME = r"(?:\s*(?:'|′|’|\^\s*\{\s*\\prime\s*\}|\^\s*\\prime))?"
 _FUNC = rf"(?:{_OWN}|{_GENERIC}){_PRIME}"
 # the bounds of \sum: _{j}, _{j=0}^{n_L-1} (n_L - 1, not n_{L-1}), _{j=1}^{n_L}, _{j=0}^{2}
-_SIZE = r"n\s*_\s*(?:\{\s*(?:L\s*-\s*\d+|L|\d+)\s*\}|\d|L)"
-_TOP = rf"(?:{_SIZE}(?:\s*-\s*1)?|\d+)"
+_SIZE = r"n\s*_\s*(?:\{\s*(?:L\s*[-−]\s*\d+|L|\d+)\s*\}|\d|L)"
+_TOP = rf"(?:{_SIZE}(?:\s*[-−]\s*1)?|\d+)"
 _SUM_BOUNDS = rf"(?:\s*\^\s*(?:\{{\s*{_TOP}\s*\}}|{_SIZE}|\d))?"
 _LSUM = rf"\\sum(?:\s*\\limits)?\s*_\s*(?:\{{\s*[a-z]\s*(?:=\s*[01]\s*)?\}}|[a-z]){_SUM_BOUNDS}"
 _MINUS = r"-|−|–"
@@ -177,7 +177,7 @@ class Name:
 
 
 def read_layer(text: str, L: int, where: str) -> int:
-    text = re.sub(r"\s", "", text)
+    text = re.sub(r"\s", "", text).replace("−", "-")
     if text.startswith("l"):
         raise ClaimError(
             f"{where}: layer {text} is a letter: write the layer as a number (1 to {L}) or "
@@ -195,7 +195,7 @@ def read_layer(text: str, L: int, where: str) -> int:
 
 _PREFIX = re.compile(r"\\delta|δ|delta|[a-zA-Z]")
 _TEXT_NAME = re.compile(r"(\d*)\s*\[([^\]]*)\]")
-_LAYER_VALUE = re.compile(r"\^\s*\{?\s*[(\[]?\s*(L\s*-\s*\d+|L|\d+|l(?:\s*[-+]\s*\d+)?)")
+_LAYER_VALUE = re.compile(r"\^\s*\{?\s*[(\[]?\s*(L\s*[-−]\s*\d+|L|\d+|l(?:\s*[-−+]\s*\d+)?)")
 
 
 def read_name(text: str, L: int) -> Name:
@@ -291,7 +291,7 @@ def exponent_of(node) -> int:
     """The whole number of a ``pow`` node's exponent (bracketed or not), its size checked
     against the ``exponent`` limit before it is read: int() of 5000 digits is refused."""
     (token,) = (t for t in node.children if getattr(t, "type", None) == "EXPINT")
-    text = str(token).lstrip("+-").lstrip("0") or "0"
+    text = str(token).lstrip("+-−").lstrip("0") or "0"
     most = limit("exponent")
     if len(text) > len(str(most)) or int(text) > most:
         shown = text if len(text) <= 12 else f"of {len(text)} digits"
@@ -299,7 +299,7 @@ def exponent_of(node) -> int:
             f"exponent {shown} is too large: powers up to {most} are accepted "
             f"(raise the limit with {LIMITS['exponent'].env}=N)"
         )
-    return int(token)
+    return int(str(token).replace("−", "-"))
 
 
 def _check_tree(tree) -> None:

@@ -1,0 +1,106 @@
+"""Everything ``bpverify derive`` prints for the index form is a claim that ``prove`` PROVES.
+
+For several networks (depths 1 to 3, several activations and losses) ``derive --form index``
+runs in each ``--format``, and each of its index-form rules (delta = dC_0/dz, dC_0/dw, dC_0/db,
+dC_0/da) is given to ``prove`` verbatim:
+
+- latex: each line of the index-form ``align*`` blocks, as printed (``lhs &= rhs \\\\``), which
+  names its quantity by its left-hand side;
+- json: each record's ``lhs = latex``, and its ``latex`` alone with the record's left-hand side
+  as ``--wrt``;
+- text: each rule as printed, ``lhs =`` and the right-hand side on the next line.
+
+Matrix-form claims are another step's: the matrix-form lines are left out here. So are two
+kinds of rule the claim language does not write: a loss with branches (huber prints
+``\\begin{cases}``), and the text format's two-dimensional drawings (a sum drawn with ╲ ╱, a
+fraction over a ─ bar), which are compared in their latex and json spellings instead.
+"""
+
+import json
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from bpverify.cli.main import main
+from bpverify.derive import parse_spec
+from bpverify.derive.prove import prove
+from bpverify.derive.prove.claims import claim_wrt, split_claim
+
+NETWORKS = [
+    {"layers": "1", "activation": "sigmoid", "loss": "squared"},
+    {"layers": "2", "activation": "tanh,sigmoid", "loss": "cross-entropy"},
+    {"widths": "2,3,2", "activation": "relu", "loss": "half-squared"},
+    {"widths": "2,2,3,2", "activation": "sigmoid", "loss": "softmax-cross-entropy"},
+    {"layers": "3", "activation": "softplus,tanh,identity", "loss": "squared"},
+]
+
+
+def _spec(net):
+    return parse_spec(
+        layers=int(net["layers"]) if "layers" in net else None,
+        widths=net.get("widths"),
+        activation=net["activation"],
+        loss=net["loss"],
+        leaky_slope=None,
+    )
+
+
+def _derive(net, fmt: str) -> str:
+    size = ["--layers", net["layers"]] if "layers" in net else ["--widths", net["widths"]]
+    args = ["derive", *size, "--activation", net["activation"], "--loss", net["loss"]]
+    result = CliRunner().invoke(main, [*args, "--form", "index", "--format", fmt, "--no-verify"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def latex_claims(net) -> list[tuple[str | None, str]]:
+    """Each line of the index-form blocks, verbatim; the quantity is its left-hand side."""
+    blocks = re.findall(
+        r"% layer \d+, index form.*?\n\\begin\{align\*\}\n(.*?)\\end", _derive(net, "latex"), re.S
+    )
+    return [(None, line) for block in blocks for line in block.splitlines()]
+
+
+def json_claims(net) -> list[tuple[str | None, str]]:
+    """Each record as lhs = latex, and its latex alone with the left-hand side as --wrt."""
+    spec = _spec(net)
+    found = []
+    for g in json.loads(_derive(net, "json"))["gradients"]:
+        assert g["form"] == "index"
+        found.append((None, f"{g['lhs']} = {g['latex']}"))
+        found.append((claim_wrt(spec, None, f"{g['lhs']} = 0"), g["latex"]))
+    return found
+
+
+def text_claims(net) -> list[tuple[str | None, str]]:
+    """Each rule as printed, 'lhs =' and the right-hand side drawn in one line below it."""
+    found = []
+    for heading, drawn in re.findall(
+        r"index form: ([^\n]*=)\n(.*?)\n(?:\n|\Z)", _derive(net, "text"), re.S
+    ):
+        if "\n" not in drawn:
+            found.append((None, f"{heading}\n{drawn}"))
+    return found
+
+
+FORMATS = {"latex": latex_claims, "json": json_claims, "text": text_claims}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("net", NETWORKS, ids=lambda net: ",".join(net.values()))
+def test_every_index_rule_derive_prints_is_proved_verbatim(net, fmt):
+    spec = _spec(net)
+    claims = FORMATS[fmt](net)
+    assert claims
+    for wrt, claim in claims:
+        verdict = prove(spec, claim_wrt(spec, wrt, claim), claim, points=4)
+        assert verdict.status == "PROVED", (claim, verdict.message)
+
+
+def test_every_layer_and_quantity_is_in_the_round_trip():
+    net = NETWORKS[3]
+    wrts = {claim_wrt(_spec(net), wrt, claim) for wrt, claim in latex_claims(net)}
+    assert len(wrts) == 4 * 3
+    texts = [split_claim(claim)[0] for _, claim in text_claims(net)]
+    assert len(texts) >= 3 * 3
