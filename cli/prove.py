@@ -134,8 +134,11 @@ def _prove(worker, spec, wrt, claim, points, seed):
     from bpverify.derive.prove import prove as run
     from bpverify.derive.prove import prove_within
     from bpverify.derive.prove.claims import claim_wrt
+    from bpverify.derive.prove.matrix import left_wrt, matrix_wrt
 
-    wrt = claim_wrt(spec, wrt, claim)
+    wrt = wrt or left_wrt(claim)  # a matrix claim (dC/dW^(2) = ...) reads its own left side
+    if wrt is None or not matrix_wrt(wrt):
+        wrt = claim_wrt(spec, wrt, claim)
     with reporter(f"bpverify prove {wrt[:40]}") as progress:
         if worker is None:
             return run(spec, wrt, claim, points=points, seed=seed, progress=progress)

@@ -23,7 +23,7 @@ import sympy as sp
 from ..budget import BudgetError, Worker
 from ..network import Derivation, derive_network
 from ..spec import NetworkSpec
-from . import counterexample, proof
+from . import counterexample, matrix, proof
 from .claims import index_symbol, parse_claim, parse_wrt
 from .counterexample import Probe, difference, search, show
 from .format import format_claim
@@ -146,6 +146,8 @@ def _decide(
     if points < 1:
         raise ClaimError(f"points must be at least 1, got {points}")
     say = progress or _quiet
+    if matrix.matrix_wrt(wrt):  # a whole matrix, W^(3) or delta^(2): a matrix-form claim
+        return Verdict(**matrix.decide(spec, wrt, claim, points, seed, say))
     target = parse_wrt(spec, wrt)
     claimed = parse_claim(spec, claim)
     say("deriving the rules")
