@@ -49,10 +49,11 @@ def derive_network(spec: NetworkSpec) -> Derivation:
     index: dict[Key, sp.Expr] = {}
     L = spec.layers
     loss_rule = rules.loss_rule(LOSSES[spec.loss])
+    scale = spec.batch_scale(n)  # 1/n for the mean cost, 1 for the sum
     for l in range(L, 0, -1):
         ls, ls1, act = s.layers[l], s1.layers[l], activation_of(spec, l)
         if l == L:
-            upstream = rules.lift(loss_rule / n, {rules.out_k: ls.a, rules.y_k: s.y})
+            upstream = rules.lift(loss_rule * scale, {rules.out_k: ls.a, rules.y_k: s.y})
             upstream1 = rules.lift(loss_rule, {rules.out_k: ls1.a, rules.y_k: s1.y})
         else:
             upstream = matrix[("a", l)]
@@ -68,11 +69,14 @@ def derive_network(spec: NetworkSpec) -> Derivation:
         for key in affine_keys:  # dC/dW^(l), dC/db^(l) and dC/da^(l-1), from delta^(l)
             q = key[0]
             matrix[key] = rules.affine(q, ls.delta, s.a(l - 1), ls.W, ls.b)
+            if q == "W" and spec.l2:  # the penalty's term: C has W^(l) outside the chain too
+                matrix[key] = sp.MatAdd(matrix[key], rules.penalty(scale * spec.l2, ls.W))
             entry = rules.affine(q, delta1, s1.a(l - 1), ls1.W, ls1.b)
             index[key] = entry[j, k] if q == "W" else entry[k if q == "a" else j, 0]
     index = {key: sp.factor_terms(_named_sum(e)).xreplace(concrete) for key, e in index.items()}
     output = s.layers[L].z if LOSSES[spec.loss].output_activation else s.layers[L].a
-    cost = rules.cost(LOSSES[spec.loss], output, s.y, n)
+    weights = tuple(ls.W for ls in s.layers.values())
+    cost = rules.cost(LOSSES[spec.loss], output, s.y, scale, spec.l2, weights)
     return Derivation(spec, s, forward, deltas, matrix, index, s1, cost)
 
 

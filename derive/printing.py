@@ -72,6 +72,16 @@ class NotationLatexPrinter(LatexPrinter):
     def _print_HadamardProduct(self, expr):
         return r" \odot ".join(self._factor(a) for a in expr.args)
 
+    def _print_MatAdd(self, expr):
+        # dC/dW^(l) with an L2 penalty: the chain's term first, then the penalty's lambda W^(l)
+        decays = [a for a in expr.args if _is_decay(a)]
+        if not decays or len(decays) == len(expr.args):
+            return self._print_Add(expr)
+        rest = [a for a in expr.args if a not in decays]
+        chain = self._print(sp.MatAdd(*rest)) if len(rest) > 1 else self._print(rest[0])
+        terms = [f"{self._print(a.args[0])} {self._print(a.args[1])}" for a in decays]
+        return " + ".join([chain, *terms])
+
     def _factor(self, arg):
         if isinstance(arg, sp.MatAdd | sp.MatMul) and not _is_scaled(arg):
             return rf"\left({self._print(arg)}\right)"
@@ -101,6 +111,14 @@ class NotationLatexPrinter(LatexPrinter):
         name, prime = named
         out = rf"{name}{chr(39) if prime else ''}\left({self._print(expr.args[0])}\right)"
         return rf"\left({out}\right)^{{{exp}}}" if exp else out
+
+
+def _is_decay(expr) -> bool:
+    """A positive scalar times a weight matrix W^(l): the L2 penalty's term of dC/dW^(l)."""
+    if not _is_scaled(expr) or not isinstance(expr.args[1], sp.MatrixSymbol):
+        return False
+    parts = split_name(expr.args[1].name)
+    return parts is not None and parts[0] == "W" and bool(expr.args[0].is_positive)
 
 
 def _is_scaled(expr) -> bool:

@@ -14,8 +14,9 @@ import sympy as sp
 from .activations import Softmax
 from .derivation import FORMS, Derivation, Gradient, Key
 from .losses import LOSSES
-from .notation import NetworkSymbols, j, k
+from .notation import NetworkSymbols, j, k, n
 from .printing import latex, pretty
+from .spec import DEFAULT_COST, NetworkSpec
 from .unrolled import check_size, unrolled_gradients
 from .verify import Verification
 
@@ -24,6 +25,33 @@ FORM_TITLES = {
     "matrix": "matrix form: n samples as columns, C = (1/n) sum_i C_i",
     "unrolled": "unrolled form: every entry of the concrete network, one sample",
 }
+"""The heading of each form for the default conventions (``form_title`` for any network)."""
+
+
+def form_title(spec: NetworkSpec, form: str) -> str:
+    """The heading of ``form``: the matrix form names the batch cost it differentiates
+    (``spec.conventions``); the per-sample forms say that an L2 penalty is not in C_0."""
+    if form == "matrix":
+        return f"matrix form: n samples as columns, {spec.conventions}"
+    if spec.l2:
+        return f"{FORM_TITLES[form]} (the L2 penalty is in the matrix form only)"
+    return FORM_TITLES[form]
+
+
+def conventional(spec: NetworkSpec) -> bool:
+    """True when the batch cost is today's default, the mean with no penalty."""
+    return spec.cost == DEFAULT_COST and not spec.l2
+
+
+def cost_latex(spec: NetworkSpec) -> str:
+    """The batch cost C in LaTeX: the mean or the sum of the C_i, plus the L2 penalty."""
+    scale = spec.batch_scale(n)
+    out = rf"C &= {latex(scale) + ' ' if scale != 1 else ''}\sum_{{i=1}}^{{n}} C_{{i}}"
+    if spec.l2:
+        coefficient = latex(spec.batch_scale(n) * sp.Symbol("lambda") / 2)
+        norms = rf"\sum_{{l=1}}^{{{spec.layers}}} \left\lVert W^{{(l)}} \right\rVert_F^{{2}}"
+        out += rf" + {coefficient} {norms}, \quad \lambda = {latex(spec.l2)}"
+    return out
 
 
 FORM_CHOICES = (*FORMS, "all")
@@ -100,6 +128,8 @@ def forward_latex(derivation: Derivation) -> list[str]:
     out.append(rf"C_0 &= {latex(c0)}")
     if loss.output_activation:
         out.append(rf"{latex(out_sym.a[j, 0])} &= {latex(Softmax(out_sym.z)[j, 0])}")
+    if not conventional(derivation.spec):
+        out.append(cost_latex(derivation.spec))
     return out
 
 
@@ -129,7 +159,7 @@ def sections(
             rows = [g for g in grads if g.layer == layer and g.form == f]
             if rows:
                 body = [rf"{lhs(derivation, g)} &= {latex(g.expr)}" for g in rows]
-                out.append((f"layer {layer}, {FORM_TITLES[f]}", body))
+                out.append((f"layer {layer}, {form_title(spec, f)}", body))
     if verification is not None:
         out.append((verification.summary(), []))
     return out
@@ -166,7 +196,10 @@ def text_block(
     derivation: Derivation, form: str = "all", verification: Verification | None = None
 ) -> str:
     """The results as unicode text (SymPy's pretty printer), layer L first."""
-    out = [derivation.spec.describe(), ""]
+    spec = derivation.spec
+    out = [spec.describe(), ""]
+    if not conventional(spec):
+        out[1:1] = [spec.conventions + _PER_SAMPLE * bool(spec.l2)]
     forms = forms_of(derivation, form)
     for g in collect(derivation, forms):
         name = _name(g)
@@ -176,6 +209,9 @@ def text_block(
     if verification is not None:
         out.append(verification.summary())
     return "\n".join(out)
+
+
+_PER_SAMPLE = "; the index and unrolled forms are of one sample's C_0, which has no penalty"
 
 
 def _name(g: Gradient) -> str:
@@ -202,6 +238,7 @@ def records(
             "widths": [str(w) for w in spec.widths],
             "activations": list(spec.activations),
             "loss": spec.loss,
+            **({} if conventional(spec) else {"cost": spec.cost, "l2": str(spec.l2)}),
         },
         "gradients": [
             {

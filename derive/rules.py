@@ -4,7 +4,11 @@ Forward, beside the derivatives the seed takes of it:
 
     z = W a + b 1^T      d/dW, d/db, d/da of Trace(G^T z)    -> G a^T, G 1, W^T G
     a = f.(z)            d/dz of Trace(H^T f.(z))             -> H (.) f'.(z)
-    C = (1/n) sum C_0    dC_0/d(out)_k of the per-sample sum  -> elementwise in (out, y)
+    C = s(n) sum C_0     dC_0/d(out)_k of the per-sample sum  -> elementwise in (out, y)
+    + s(n) lambda P(W)   d/dW of P(W) = (1/2) Trace(W^T W)     -> W, for every layer's W
+
+s(n) is 1/n for the mean cost and 1 for the sum (``spec.COSTS``); P is half the squared Frobenius
+norm, so the L2 penalty lambda/(2n) sum_l ||W^(l)||_F^2 (mean) adds (lambda/n) W^(l) to dC/dW^(l).
 
 G and H are placeholders for the gradient arriving from above. The rules are derived from these
 local forms (differentiating the composed network loss by a matrix is where SymPy's matrix
@@ -43,6 +47,18 @@ def affine_rules() -> dict[str, sp.MatrixExpr]:
 def activation_rule(act: Activation) -> sp.MatrixExpr:
     """dC/dz of a = f.(z), given H = dC/da (placeholder G); derived by SymPy."""
     return sp.Trace(_G.T * _Z.applyfunc(act.function)).diff(_Z)
+
+
+@cache
+def penalty_rule() -> sp.MatrixExpr:
+    """dP/dW of the weight penalty P(W) = (1/2) Trace(W^T W) = (1/2) ||W||_F^2; derived by SymPy."""
+    return (sp.Trace(_W.T * _W) / 2).diff(_W)
+
+
+def penalty(coefficient: sp.Expr, W: sp.MatrixSymbol) -> sp.MatrixExpr:
+    """coefficient * dP/dW, the penalty's part of dC/dW, with the placeholder W filled in."""
+    r, c = W.shape
+    return coefficient * penalty_rule().xreplace({_W: W}).xreplace({_r: r, _c: c})
 
 
 def affine(quantity: str, G, A, W, b) -> sp.MatrixExpr:
@@ -161,11 +177,25 @@ def sample_costs(loss: Loss, out: sp.MatrixExpr, y: sp.MatrixExpr, compose=None)
     return coeff * (OneMatrix(1, out.shape[0]) * terms)
 
 
-def cost(loss: Loss, out: sp.MatrixExpr, y: sp.MatrixExpr, n: sp.Expr) -> sp.MatrixExpr:
-    """C = (1/n) sum over samples and outputs of the loss table's summand, as a 1x1 matrix."""
+def cost(
+    loss: Loss,
+    out: sp.MatrixExpr,
+    y: sp.MatrixExpr,
+    scale: sp.Expr,
+    decay: sp.Expr = sp.S.Zero,
+    weights: tuple[sp.MatrixSymbol, ...] = (),
+) -> sp.MatrixExpr:
+    """C = scale * (sum over samples and outputs of the loss table's summand, plus ``decay``
+    times P(W) = (1/2) ||W||_F^2 of each of ``weights``), as a 1x1 matrix."""
     coeff, terms = _summand(loss, out, y)
     rows, cols = out.shape
-    return (coeff / n) * (OneMatrix(1, rows) * terms * OneMatrix(cols, 1))
+    total = (coeff * scale) * (OneMatrix(1, rows) * terms * OneMatrix(cols, 1))
+    if not decay:
+        return total
+    squares = [
+        OneMatrix(1, W.shape[0]) * HadamardPower(W, 2) * OneMatrix(W.shape[1], 1) for W in weights
+    ]
+    return sp.MatAdd(total, (scale * decay / 2) * sp.MatAdd(*squares))
 
 
 def lift(expr: sp.Expr, mapping: dict[sp.Symbol, sp.MatrixExpr], base=None) -> sp.MatrixExpr:

@@ -1,4 +1,5 @@
-"""The network specification: depth, widths, activations and loss, validated once."""
+"""The network specification: depth, widths, activations, loss and the cost's conventions (mean
+or sum over the samples, L2 weight decay), validated once."""
 
 from __future__ import annotations
 
@@ -21,6 +22,15 @@ class SpecError(InputError):
 
 Width: TypeAlias = int | sp.Symbol
 
+COSTS = {
+    "mean": lambda n: 1 / sp.sympify(n),
+    "sum": lambda n: sp.Integer(1),
+}
+"""The cost over the samples, by name: the factor s(n) of C = s(n) (sum_i C_i + penalty), so the
+mean is C = (1/n) sum_i C_i and the sum C = sum_i C_i."""
+
+DEFAULT_COST = "mean"
+
 
 def width_symbol(l: int) -> sp.Symbol:
     """The symbolic width n_l of layer l."""
@@ -37,6 +47,11 @@ class NetworkSpec:
         activations: one activation name for every layer, or a sequence of L names.
         loss: a name from ``LOSSES``.
         leaky_slope: the slope of ``leaky_relu`` for z <= 0.
+        cost: how the per-sample losses C_i make the batch cost, a name from ``COSTS``: "mean"
+            (C = (1/n) sum_i C_i) or "sum" (C = sum_i C_i).
+        l2: the L2 weight decay lambda >= 0 (biases are not decayed): the cost gains
+            lambda/(2n) sum_l ||W^(l)||_F^2 with the mean, lambda/2 sum_l ||W^(l)||_F^2 with the
+            sum.
 
     Depth, widths and parameter count are held to the ``layers``, ``width`` and ``parameters``
     rows of ``limits.LIMITS`` (a ``LimitError`` names the limit and how to raise it).
@@ -53,6 +68,8 @@ class NetworkSpec:
     activations: tuple[str, ...] | str = DEFAULT_ACTIVATION
     loss: str = DEFAULT_LOSS
     leaky_slope: sp.Rational = LEAKY_SLOPE
+    cost: str = DEFAULT_COST
+    l2: sp.Rational = sp.S.Zero
 
     def __post_init__(self) -> None:
         layers = self.layers
@@ -72,6 +89,13 @@ class NetworkSpec:
             raise SpecError(f"leaky_slope must be a finite number >= 0, got {self.leaky_slope!r}")
         _check_slope_size(slope)
         object.__setattr__(self, "leaky_slope", slope)
+        if self.cost not in COSTS:
+            raise SpecError(f"unknown cost {self.cost!r}: choose one of {', '.join(COSTS)}")
+        l2 = sp.nsimplify(self.l2)
+        if not (l2.is_real and l2.is_finite and l2 >= 0):
+            raise SpecError(f"l2 must be a finite number >= 0, e.g. 0.01, got {self.l2!r}")
+        _check_slope_size(l2, "l2")
+        object.__setattr__(self, "l2", l2)
 
     def _check_activations(self) -> tuple[str, ...]:
         L, loss = self.layers, LOSSES[self.loss]
@@ -139,7 +163,29 @@ class NetworkSpec:
         act = acts[0] if len(set(acts)) == 1 else ",".join(acts)
         if len(set(acts[:-1])) == 1 and acts[-1] in OUTPUT_ACTIVATIONS:
             act = f"{acts[0]} (output {acts[-1]})" if self.layers > 1 else acts[-1]
-        return f"L={self.layers}, widths {widths}, {act}, {self.loss} loss"
+        out = f"L={self.layers}, widths {widths}, {act}, {self.loss} loss"
+        if self.cost != DEFAULT_COST:
+            out += f", {self.cost} over samples"
+        return out + (f", l2 {self.l2}" if self.l2 else "")
+
+    def batch_scale(self, n: sp.Expr) -> sp.Expr:
+        """The factor of the cost over n samples: 1/n for the mean, 1 for the sum."""
+        return COSTS[self.cost](n)
+
+    def penalty_coefficient(self, n: sp.Expr) -> sp.Expr:
+        """c in the cost's penalty c sum_l ||W^(l)||_F^2: lambda/(2n) (mean) or lambda/2 (sum)."""
+        return self.batch_scale(n) * self.l2 / 2
+
+    @property
+    def conventions(self) -> str:
+        """The batch cost in words, e.g. ``C = (1/n) sum_i C_i + lambda/(2n) sum_l ||W^(l)||_F^2
+        (lambda = 1/10)``."""
+        scale = "(1/n) " if self.cost == "mean" else ""
+        out = f"C = {scale}sum_i C_i"
+        if self.l2:
+            half = "lambda/(2n)" if self.cost == "mean" else "lambda/2"
+            out += f" + {half} sum_l ||W^(l)||_F^2 (lambda = {self.l2})"
+        return out
 
 
 def _interval(values: sp.Interval) -> str:
@@ -166,13 +212,13 @@ def _check_widths(layers: int, widths: Sequence[Width] | None) -> tuple[Width, .
     return widths
 
 
-def _check_slope_size(slope: sp.Rational) -> None:
-    """A slope whose numerator or denominator has more digits than --leaky-slope's text may
-    give is refused: every formula that holds it would carry them."""
+def _check_slope_size(slope: sp.Rational, name: str = "leaky_slope") -> None:
+    """A slope (or l2) whose numerator or denominator has more digits than --leaky-slope's text
+    may give is refused: every formula that holds it would carry them."""
     bits = 7 * limit("slope_digits")  # 2 * digits * log2(10) < 7 * digits
     if max(abs(slope.p).bit_length(), slope.q.bit_length()) > bits:
         raise SpecError(
-            f"leaky_slope has more than {LIMITS['slope_digits'].value()} digits: "
+            f"{name} has more than {LIMITS['slope_digits'].value()} digits: "
             "give a short number, e.g. 0.01"
         )
 
@@ -211,7 +257,7 @@ _DECIMAL = re.compile(r"[+-]?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?")
 _FRACTION = re.compile(r"[+-]?(\d+)\s*/\s*(\d+)")
 
 
-def read_slope(value: str | float | int) -> sp.Rational:
+def read_slope(value: str | float | int, option: str = "--leaky-slope") -> sp.Rational:
     """``--leaky-slope``'s value read exactly (``"0.01"`` is 1/100, ``"1/3"`` one third), its
     digits and decimal exponent checked against the ``slope_digits`` limit before the number is
     built: ``1e999999999`` would be a billion-digit integer. Raises SpecError naming the fix.
@@ -222,18 +268,18 @@ def read_slope(value: str | float | int) -> sp.Rational:
     """
     text = str(value).strip()
     most = limit("slope_digits")
-    fix = "give e.g. --leaky-slope 0.01"
+    fix = f"give e.g. {option} 0.01"
     if (m := _FRACTION.fullmatch(text)) is not None:
         digits = max(len(m.group(1).lstrip("0")), len(m.group(2).lstrip("0")))
         if digits > most:
             refusal = LIMITS["slope_digits"].refusal(f"{digits} digits")
-            raise SpecError(f"--leaky-slope {_clip(text)}: {refusal}")
+            raise SpecError(f"{option} {_clip(text)}: {refusal}")
         if int(m.group(2)) == 0:
-            raise SpecError(f"--leaky-slope {_clip(text)} divides by zero: {fix}")
+            raise SpecError(f"{option} {_clip(text)} divides by zero: {fix}")
         return sp.Rational(int(m.group(1).replace(" ", "")), int(m.group(2)))
     m = _DECIMAL.fullmatch(text)
     if m is None or not (m.group(1) or m.group(2)):
-        raise SpecError(f"--leaky-slope {_clip(text)!r} is not a number: {fix}")
+        raise SpecError(f"{option} {_clip(text)!r} is not a number: {fix}")
     significant = len((m.group(1) + (m.group(2) or "")).strip("0"))
     exponent = (m.group(3) or "0").lstrip("+")
     size = None
@@ -242,8 +288,24 @@ def read_slope(value: str | float | int) -> sp.Rational:
     elif len(exponent.lstrip("-0")) > len(str(most)) or abs(int(exponent)) > most:
         size = f"the decimal exponent {_clip(exponent)}"
     if size is not None:
-        raise SpecError(f"--leaky-slope {_clip(text)}: {LIMITS['slope_digits'].refusal(size)}")
+        raise SpecError(f"{option} {_clip(text)}: {LIMITS['slope_digits'].refusal(size)}")
     return sp.Rational(text)
+
+
+def read_l2(value: str | float | int) -> sp.Rational:
+    """``--l2``'s value read exactly, as ``read_slope`` reads ``--leaky-slope``; it must be
+    finite and >= 0. Raises SpecError naming --l2 and the fix.
+
+    Example:
+        >>> read_l2("0.1"), read_l2(0)
+        (1/10, 0)
+    """
+    l2 = read_slope(value, "--l2")
+    if l2 < 0:
+        raise SpecError(
+            f"--l2 {_clip(str(value).strip())} is negative: give a decay >= 0, e.g. --l2 0.01"
+        )
+    return l2
 
 
 def parse_spec(
@@ -253,12 +315,15 @@ def parse_spec(
     activation: str | Sequence[str] | None = None,
     loss: str | None = None,
     leaky_slope: str | float | None = None,
+    cost: str | None = None,
+    l2: str | float | None = None,
 ) -> NetworkSpec:
     """A ``NetworkSpec`` from the values a command line or a configuration file gives.
 
     ``widths`` is text such as ``"2,3,1"`` or a sequence of whole numbers; ``activation`` one
     name, comma-separated names or a sequence of names; ``leaky_slope`` a number or its text
-    (read exactly: ``"0.01"`` is 1/100). ``layers`` defaults to one less than the number of
+    (read exactly: ``"0.01"`` is 1/100); ``cost`` "mean" or "sum"; ``l2`` the weight decay, read
+    as ``leaky_slope`` is. ``layers`` defaults to one less than the number of
     widths; without widths the widths are symbolic. Every other value left None takes the
     ``NetworkSpec`` default. Raises SpecError naming what is wrong and the fix.
 
@@ -284,6 +349,10 @@ def parse_spec(
     if leaky_slope is not None:
         # through the text, so that the float 0.01 is 1/100 and not its binary neighbour
         settings["leaky_slope"] = read_slope(leaky_slope)
+    if cost is not None:
+        settings["cost"] = cost
+    if l2 is not None:
+        settings["l2"] = read_l2(l2)
     if parsed is not None:
         settings["widths"] = tuple(parsed)
     return NetworkSpec(layers, **settings)

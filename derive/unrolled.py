@@ -71,8 +71,12 @@ def forward(
     start: int = 0,
     kind: str = "a",
     generic: bool = True,
+    per_sample: bool = False,
 ) -> tuple[sp.Expr, dict[sp.Basic, sp.Expr]]:
-    """The cost C = (1/n) sum_i C_i of the unrolled network as one scalar expression.
+    """The cost C of the unrolled network as one scalar expression: C = (1/n) sum_i C_i for the
+    mean cost, sum_i C_i for the sum, plus the L2 penalty lambda/(2n) (or lambda/2) times the sum
+    of every weight's square (``spec.cost``, ``spec.l2``); with ``per_sample`` (one sample) C_0
+    alone, which neither convention changes.
 
     The network is entered at a free a^(start) (kind "a") or z^(start) (kind "z"); the
     entries of that matrix are the variables. ``generic`` keeps each activation as the function
@@ -103,7 +107,11 @@ def forward(
         target = [s.y[r, i] for r in range(s.y.shape[0])]
         c0 = _per_sample(loss, logits if loss.output_activation else out, target)
         cost += c0.replace(sp.exp, AbstractExp) if generic else c0
-    return cost / batch, values
+    if per_sample:
+        return cost, values
+    weights = [ls.W for ls in s.layers.values()]
+    squares = sp.Add(*(W[idx] ** 2 for W in weights for idx in _cells(W)))
+    return spec.batch_scale(batch) * (cost + spec.l2 / 2 * squares), values
 
 
 class AbstractExp(sp.Function):
@@ -271,7 +279,7 @@ def unrolled_derivatives(spec: NetworkSpec, backend: str | None = None) -> dict:
     when installed): the ground truth of small networks, keyed by the SymPy matrix entry."""
     flat = Flat(check_size(spec, backend, printed=False))
     s = network_symbols(spec, batch=1)
-    cost = flat(forward(spec, s)[0])
+    cost = flat(forward(spec, s, per_sample=True)[0])
     return {p[idx]: cost.diff(flat(p[idx])) for p in s.parameters for idx in _cells(p)}
 
 
@@ -287,7 +295,7 @@ def unrolled_gradients(spec: NetworkSpec, backend: str | None = None) -> list[Gr
     """
     flat = Flat(check_size(spec, backend))
     s = network_symbols(spec, batch=1)
-    cost, values = forward(spec, s)
+    cost, values = forward(spec, s, per_sample=True)
     cost, names = flat(cost), flat.abbreviations(spec, values)
     out = []
     for l in range(spec.layers, 0, -1):

@@ -1,7 +1,7 @@
 """Self-verification: every matrix-form rule against SymPy's derivative of the unrolled network.
 
-Two checks on a concrete instance with a batch of two samples (so the 1/n and the sum over
-samples are checked too):
+Two checks on a concrete instance with a batch of two samples (so the 1/n or the sum over samples
+and the L2 penalty of ``spec.cost`` and ``spec.l2`` are checked too):
 
 * symbolic: with each activation kept as an abstract f (derivative f'), the difference between
   rule and oracle must simplify to 0. This proves the chain for every differentiable activation.
@@ -89,7 +89,8 @@ def instance_of(spec: NetworkSpec) -> tuple[NetworkSpec, bool]:
     widths = [2 if isinstance(w, sp.Symbol) else min(w, 2) for w in spec.widths]
     widths = [*widths[:L], widths[-1]] if len(widths) > L + 1 else widths
     widths[-1] = 2 if owned else widths[-1]
-    return NetworkSpec(L, tuple(widths), acts, spec.loss, spec.leaky_slope), True
+    reduced = NetworkSpec(L, tuple(widths), acts, spec.loss, spec.leaky_slope, spec.cost, spec.l2)
+    return reduced, True
 
 
 def verify(

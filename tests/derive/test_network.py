@@ -139,3 +139,41 @@ def test_cost_is_the_mean_of_the_tables_per_sample_loss(loss):
     values = [act.specialise(e.xreplace(point)).evalf(30) for e in (got, want)]
     # sums of logs at 30 digits: agreement to 1e-25 leaves room for rounding
     assert abs(values[0] - values[1]) < 1e-25
+
+
+def test_the_sum_over_samples_is_n_times_the_mean():
+    mean = derive_network(NetworkSpec(2, (2, 3, 1)))
+    total = derive_network(NetworkSpec(2, (2, 3, 1), cost="sum"))
+
+    def values(d):  # every rule at a batch of 2, each delta written out
+        env = {}
+        for l in (2, 1):
+            delta = d.symbols.layers[l].delta
+            env[delta.xreplace({n: 2})] = explicit(d.deltas[delta].xreplace({n: 2}), env)
+        return {key: explicit(e.xreplace({n: 2}), env) for key, e in d.matrix.items()}
+
+    got, want = values(total), values(mean)
+    for key in got:
+        assert sp.expand(got[key] - 2 * want[key]) == sp.zeros(*got[key].shape), key
+
+
+@pytest.mark.parametrize(
+    "cost, factor", [("mean", sp.Rational(1, 10) / n), ("sum", sp.Rational(1, 10))]
+)
+def test_l2_adds_lambda_w_to_the_weight_gradients_only(cost, factor):
+    plain = derive_network(NetworkSpec(2, (2, 3, 1), cost=cost))
+    decayed = derive_network(NetworkSpec(2, (2, 3, 1), cost=cost, l2=sp.Rational(1, 10)))
+    for l in (1, 2):
+        W = decayed.symbols.layers[l].W
+        terms = set(sp.MatAdd.make_args(decayed.matrix[("W", l)]))
+        assert terms == {plain.matrix[("W", l)], factor * W}
+        assert decayed.matrix[("b", l)] == plain.matrix[("b", l)]
+        assert decayed.deltas == plain.deltas
+    # the index form is one sample's C_0, which neither convention changes
+    assert decayed.index == derive_network(NetworkSpec(2, (2, 3, 1))).index
+
+
+def test_the_penalty_is_part_of_the_cost_the_rules_differentiate():
+    d = derive_network(NetworkSpec(1, (2, 1), cost="sum", l2=sp.Rational(1, 3)))
+    W = d.symbols.layers[1].W
+    assert d.cost.has(W) and not derive_network(NetworkSpec(1, (2, 1))).cost.has(W)

@@ -41,3 +41,12 @@ def test_the_seeds_last_layer_rule():
     for part in ("a^{(2)}_{k}", r"\sigma'\left(z^{(3)}_{j}\right)", "a^{(3)}_{j} - y_{j}"):
         assert part in text
     assert isinstance(sp.sympify(2) * rule, sp.Expr)
+
+
+def test_a_weight_penalty_prints_after_the_chains_term():
+    d = sp.MatrixSymbol("delta2", 3, 1)
+    W2 = S.layers[2].W
+    rule = sp.MatAdd(d * S.a(1).T, sp.Rational(1, 10) * W2)
+    assert latex(rule) == r"\delta^{(2)} a^{(1)T} + \frac{1}{10} W^{(2)}"
+    # a - y keeps SymPy's own layout: only a positive multiple of a W^(l) moves
+    assert latex(sp.MatAdd(S.a(3), -S.y)) == r"a^{(3)} - y"

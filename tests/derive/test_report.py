@@ -3,6 +3,7 @@ import shutil
 import subprocess
 
 import pytest
+import sympy as sp
 
 from bpverify.derive import NetworkSpec, derive_network, report
 from bpverify.derive.verify import verify
@@ -76,3 +77,44 @@ def test_notebook_latex_is_one_aligned_block_that_compiles(small, checked, tmp_p
     assert "%" not in tex
     doc = "\\documentclass{article}\\usepackage{amsmath}\\begin{document}\n" + tex
     _compiles(doc + "\n\\end{document}\n", tmp_path)
+
+
+@pytest.fixture(scope="module")
+def decayed():
+    return derive_network(NetworkSpec(2, (2, 2, 1), cost="sum", l2=sp.Rational(1, 10)))
+
+
+def test_the_default_cost_adds_no_row_and_keeps_the_titles(small):
+    text = report.latex_block(small)
+    assert r"C &=" not in text and "lambda" not in text
+    assert "matrix form: n samples as columns, C = (1/n) sum_i C_i\n" in text
+
+
+def test_the_forward_pass_states_the_batch_cost_with_its_penalty(decayed):
+    text = report.latex_block(decayed, "matrix")
+    row = (
+        r"C &= \sum_{i=1}^{n} C_{i} + \frac{\lambda}{2} \sum_{l=1}^{2} \left\lVert W^{(l)} "
+        r"\right\rVert_F^{2}, \quad \lambda = \frac{1}{10}"
+    )
+    assert row in text
+    assert (
+        r"\frac{\partial C}{\partial W^{(2)}} &= \delta^{(2)} a^{(1)T} + \frac{1}{10} W^{(2)}"
+        in text
+    )
+    assert r"\frac{\partial C}{\partial b^{(2)}} &= \delta^{(2)} \mathbf{1}" in text
+    mean = report.latex_block(derive_network(NetworkSpec(1, (2, 1), l2=sp.Rational(1, 10))))
+    assert r"\frac{1}{n} \sum_{i=1}^{n} C_{i} + \frac{\lambda}{2 n}" in mean
+    assert r"\delta^{(1)} a^{(0)T} + \frac{1}{10 n} W^{(1)}" in mean
+
+
+def test_every_format_names_the_convention_and_where_the_penalty_is(decayed):
+    text = report.text_block(decayed, "all")
+    assert text.splitlines()[1] == (
+        "C = sum_i C_i + lambda/2 sum_l ||W^(l)||_F^2 (lambda = 1/10); the index and unrolled "
+        "forms are of one sample's C_0, which has no penalty"
+    )
+    latex = report.latex_block(decayed, "all")
+    assert "index form: one sample, cost C_0 (the L2 penalty is in the matrix form only)" in latex
+    network = json.loads(report.to_json(decayed, "matrix"))["network"]
+    assert (network["cost"], network["l2"]) == ("sum", "1/10")
+    assert "cost" not in json.loads(report.to_json(derive_network(NetworkSpec(1))))["network"]

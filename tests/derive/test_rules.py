@@ -69,3 +69,11 @@ def test_lift_refuses_a_piecewise_of_two_quantities():
     A, Y = sp.MatrixSymbol("A", 2, 2), sp.MatrixSymbol("Y", 2, 2)
     with pytest.raises(NotImplementedError, match="one quantity"):
         rules.lift(expr, {rules.out_k: A, rules.y_k: Y})
+
+
+def test_the_penalty_rule_is_w_derived_from_half_the_squared_norm():
+    W = sp.MatrixSymbol("W2", 3, 2)
+    assert rules.penalty(sp.Rational(1, 5), W) == sp.Rational(1, 5) * W
+    # against the elementwise derivative of (1/2) sum W_ij^2
+    half = sum(W[i, c] ** 2 for i in range(3) for c in range(2)) / 2
+    assert all(sp.diff(half, W[i, c]) == W[i, c] for i in range(3) for c in range(2))

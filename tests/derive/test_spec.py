@@ -5,7 +5,7 @@ import sympy as sp
 
 from bpverify.derive import InputError, NetworkSpec, SpecError, parse_widths
 from bpverify.derive.limits import LimitError
-from bpverify.derive.spec import read_slope
+from bpverify.derive.spec import parse_spec, read_l2, read_slope
 
 
 def test_symbolic_widths_by_default():
@@ -136,3 +136,52 @@ def test_widths_are_checked_on_their_text_before_a_number_is_built():
         parse_widths(",".join(["1"] * 20001))
     with pytest.raises(SpecError, match="'²' in '²,1' is not a whole number"):
         parse_widths("²,1")
+
+
+def test_the_cost_is_the_mean_without_penalty_by_default():
+    spec = NetworkSpec(2, (2, 3, 1))
+    assert (spec.cost, spec.l2) == ("mean", 0)
+    assert spec.describe() == "L=2, widths 2,3,1, sigmoid, squared loss"
+
+
+def test_cost_and_l2_are_named_by_describe_and_conventions():
+    spec = parse_spec(widths="2,3,1", cost="sum", l2="0.1")
+    assert spec.l2 == sp.Rational(1, 10)
+    assert spec.describe() == "L=2, widths 2,3,1, sigmoid, squared loss, sum over samples, l2 1/10"
+    assert spec.conventions == "C = sum_i C_i + lambda/2 sum_l ||W^(l)||_F^2 (lambda = 1/10)"
+    mean = parse_spec(widths="2,3,1", l2="1/4")
+    assert (
+        mean.conventions == "C = (1/n) sum_i C_i + lambda/(2n) sum_l ||W^(l)||_F^2 (lambda = 1/4)"
+    )
+
+
+def test_batch_scale_and_penalty_coefficient():
+    n = sp.Symbol("n")
+    assert NetworkSpec(1).batch_scale(n) == 1 / n
+    assert NetworkSpec(1, cost="sum").batch_scale(n) == 1
+    assert NetworkSpec(1, l2=sp.Rational(1, 10)).penalty_coefficient(n) == 1 / (20 * n)
+    assert NetworkSpec(1, cost="sum", l2=1).penalty_coefficient(n) == sp.Rational(1, 2)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("-0.1", "--l2 -0.1 is negative: give a decay >= 0"),
+        ("nan", "--l2 'nan' is not a number: give e.g. --l2 0.01"),
+        ("inf", "--l2 'inf' is not a number"),
+        ("1/0", "--l2 1/0 divides by zero"),
+        ("1e99999999", "--l2 1e99999999: the decimal exponent"),
+    ],
+)
+def test_bad_l2_names_the_option_and_the_fix(text, message):
+    with pytest.raises(SpecError) as e:
+        parse_spec(widths="2,1", l2=text)
+    assert str(e.value).startswith(message) and "\n" not in str(e.value)
+
+
+def test_unknown_cost_and_negative_l2_are_refused():
+    with pytest.raises(SpecError, match="unknown cost 'avg': choose one of mean, sum"):
+        NetworkSpec(1, cost="avg")
+    with pytest.raises(SpecError, match="l2 must be a finite number >= 0"):
+        NetworkSpec(1, l2=-1)
+    assert read_l2(0.25) == sp.Rational(1, 4)

@@ -93,3 +93,18 @@ def test_derivatives_agree_with_the_printed_form():
     full = printed[(("W", 1), (1, 0))].expr.xreplace(values)
     full = full.xreplace({e: sp.Symbol(str(e)) for e in full.atoms(MatrixElement)})
     assert sp.simplify(full - raw[W1[1, 0]]) == 0
+
+
+@pytest.mark.parametrize("cost, scale", [("mean", sp.Rational(1, 2)), ("sum", 1)])
+def test_the_unrolled_cost_has_the_conventions_and_c0_has_none(cost, scale):
+    spec = NetworkSpec(1, (1, 1), "identity", cost=cost, l2=sp.Rational(1, 3))
+    s = network_symbols(spec, batch=2)
+    W, b, a0, y = s.layers[1].W, s.layers[1].b, s.a0, s.y
+    got, _ = forward(spec, s, generic=False)
+    per_sample = [(W[0, 0] * a0[0, i] + b[0, 0] - y[0, i]) ** 2 for i in range(2)]
+    want = scale * (sum(per_sample) + sp.Rational(1, 6) * W[0, 0] ** 2)
+    assert sp.expand(got - want) == 0
+    one = network_symbols(spec, batch=1)
+    c0, _ = forward(spec, one, generic=False, per_sample=True)
+    W1, b1 = one.layers[1].W, one.layers[1].b
+    assert sp.expand(c0 - (W1[0, 0] * one.a0[0, 0] + b1[0, 0] - one.y[0, 0]) ** 2) == 0

@@ -102,3 +102,39 @@ def test_points_decide_where_simplification_cannot(monkeypatch, exact_case):
     # sides and cannot show the scaling, so at least one but not necessarily all four fail.
     assert v.failures
     assert {f.split("[")[0] for f in v.failures} == {"dC/dW1"}
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        NetworkSpec(2, (2, 3, 1), "tanh", cost="sum"),
+        NetworkSpec(2, (2, 2, 1), "sigmoid", l2=sp.Rational(1, 10)),
+        NetworkSpec(2, (2, 2, 2), "relu", "softmax-cross-entropy", cost="sum", l2=sp.Rational(3)),
+        NetworkSpec(3, None, "tanh", cost="sum", l2=sp.Rational(1, 100)),
+    ],
+    ids=lambda s: s.describe(),
+)
+def test_rules_of_every_convention_agree_with_the_unrolled_cost(spec):
+    v = verify(derive_network(spec))
+    assert v.ok, v.summary()
+
+
+@pytest.mark.parametrize(
+    "derived, checked",
+    [
+        (NetworkSpec(2, (2, 2, 1), cost="mean"), NetworkSpec(2, (2, 2, 1), cost="sum")),
+        (NetworkSpec(2, (2, 2, 1)), NetworkSpec(2, (2, 2, 1), l2=sp.Rational(1, 10))),
+    ],
+)
+def test_rules_of_another_convention_are_mismatches(derived, checked):
+    # the mean cost's rules checked against the summed (or penalised) oracle must fail
+    d = derive_network(derived)
+    d.spec = checked
+    v = verify(d)
+    assert not v.ok and "MISMATCHES" in v.summary()
+
+
+def test_a_reduced_instance_keeps_the_conventions():
+    spec = NetworkSpec(5, None, "tanh", cost="sum", l2=sp.Rational(1, 2))
+    inst, reduced = instance_of(spec)
+    assert reduced and (inst.cost, inst.l2) == ("sum", sp.Rational(1, 2))
