@@ -101,8 +101,8 @@ def random_point(
     params = init_params(spec.widths, spec.activations, rng)
     for l in range(1, spec.layers + 1):
         params[f"b{l}"] = 0.5 * rng.standard_normal(spec.widths[l])
-    Y = random_targets(spec, rng, batch, targets)
-    return Point(params, random_inputs(spec, rng, batch), Y)
+    X = random_inputs(spec, rng, batch)  # drawn before the targets: the seeds' points stay
+    return Point(params, X, random_targets(spec, rng, batch, targets))
 
 
 @cache
