@@ -29,7 +29,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -797,16 +797,8 @@ def _derivation(spec: NetworkSpec) -> Derivation:
 
 def generic(spec: NetworkSpec) -> NetworkSpec:
     """``spec`` with symbolic widths: the claim is read and proved at every size."""
-    if spec.symbolic:
-        return spec
-    return NetworkSpec(
-        spec.layers,
-        activations=spec.activations,
-        loss=spec.loss,
-        leaky_slope=spec.leaky_slope,
-        cost=spec.cost,
-        l2=spec.l2,
-    )
+    # every other field (the cost's conventions too) kept as it is
+    return spec if spec.symbolic else replace(spec, widths=None)  # type: ignore[arg-type]
 
 
 def read_claim(spec: NetworkSpec, key: Key, text: str):
@@ -872,7 +864,7 @@ def read_claim(spec: NetworkSpec, key: Key, text: str):
         symbols,
         lambda t: _layer_value(t, L, key[1], "the claim"),
         activation,
-        spec.l2,
+        getattr(spec, "l2", sp.S.Zero),  # lambda of the L2 penalty, where the spec has one
     )
     value = parser.parse()
     if isinstance(value, _Ones):
