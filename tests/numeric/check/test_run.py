@@ -206,3 +206,12 @@ def test_one_hot_targets_for_a_loss_of_real_targets_are_refused(loss):
         f"--targets one-hot: the {loss} loss takes real targets (any real numbers); "
         "use --targets soft"
     )
+
+
+def test_one_hot_targets_leave_the_rest_of_a_seeds_point_as_it_was():
+    loss = next(n for n, row in LOSSES.items() if row.targets == SIMPLEX)
+    spec = NetworkSpec(1, (2, 3), "sigmoid", loss=loss)
+    soft = random_point(spec, np.random.default_rng(3), batch=4)
+    hard = random_point(spec, np.random.default_rng(3), batch=4, targets=ONE_HOT)
+    assert np.array_equal(soft.X, hard.X) and not np.array_equal(soft.Y, hard.Y)
+    assert all(np.array_equal(soft.params[k], hard.params[k]) for k in soft.params)
