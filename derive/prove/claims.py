@@ -29,6 +29,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from ..activations import ACTIVATIONS
 from ..notation import NetworkSymbols, network_symbols, split_name
 from ..spec import NetworkSpec
+from .drawing import one_line
 from .grammar import (
     GENERIC_FUNCTIONS,
     MAX_DEPTH,
@@ -180,7 +181,7 @@ def claim_wrt(spec: NetworkSpec, wrt: str | None, text: str) -> str:
     if not isinstance(text, str):
         raise ClaimError("the claim must be text")
     check_size(text)
-    targets = _left_targets(spec, text)
+    targets = _left_targets(spec, one_line(text))
     if wrt is None:
         if not targets:
             raise ClaimError(
@@ -473,9 +474,10 @@ def parse_claim(spec: NetworkSpec, text: str) -> sp.Expr:
     """
     if not isinstance(text, str):
         raise ClaimError("the claim must be text")
+    check_size(text)
+    text = one_line(text)
     lefts, right = split_claim(text)
     if lefts:
-        check_size(text)
         _left_targets(spec, text)
     tree = parse_tree(right)
     builder = _Builder(spec, generic_symbols(spec))

@@ -1,0 +1,143 @@
+"""A claim drawn over several lines, as ``derive --format text`` prints it, read back as one line.
+
+SymPy's pretty printer draws a sum as a sign of ╲ ╱ between a ``___`` and a ``‾‾‾`` bar, with
+its limits above and below; a fraction as numerator and denominator around a ``───`` bar; and
+tall brackets as columns of ⎛ ⎜ ⎝. Each drawn piece is a rectangle of columns, set side by side
+with the others, so a drawing is read by finding its outermost piece, reading what stands left
+of it, inside it and right of it (each again a drawing), and writing them in one line of the
+claim language: ``\\sum_{j=0}^{n_{2} - 1} (...)``, ``((...)/(...))``, ``(...)``.
+
+Example:
+    >>> print(one_line("  1\\n ___\\n ╲\\n  ╲\\n  ╱   y[j]\\n ╱\\n ‾‾‾\\nj = 0"))
+    \\sum_{j=0}^{1} (y[j])
+"""
+
+from __future__ import annotations
+
+import re
+
+from .grammar import ClaimError
+
+_GLYPHS = "╲╱‾─⎛⎜⎝⎞⎟⎠⎧⎨⎩⎪⎫⎬⎭"
+_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+
+
+def is_drawing(text: str) -> bool:
+    """True when ``text`` holds a piece drawn over several lines."""
+    return "\n" in text.strip() and any(c in text for c in _GLYPHS)
+
+
+def one_line(text: str) -> str:
+    """``text`` with its drawn part read back into one line; lines before the drawing that end
+    with ``=`` (derive's ``dC_0/da1[k] =``) are kept in front of it."""
+    if not is_drawing(text):
+        return text
+    lines = text.strip("\n").split("\n")
+    head = []
+    while lines and lines[0].rstrip().endswith("=") and not any(c in lines[0] for c in _GLYPHS):
+        head.append(lines.pop(0).strip())
+    return " ".join([*head, _read(lines)])
+
+
+def _box(lines: list[str]) -> list[str]:
+    """The lines as a rectangle, blank lines above and below removed."""
+    while lines and not lines[0].strip():
+        lines = lines[1:]
+    while lines and not lines[-1].strip():
+        lines = lines[:-1]
+    width = max((len(line) for line in lines), default=0)
+    return [line.ljust(width) for line in lines]
+
+
+def _columns(rows: list[str], start: int, end: int | None = None) -> list[str]:
+    return [row[start:end] for row in rows]
+
+
+def _read(lines: list[str]) -> str:
+    rows = _box(lines)
+    if not rows:
+        return ""
+    if len(rows) == 1:
+        return rows[0].strip()
+    if any(c in row for row in rows for c in "⎧⎨⎩⎪"):
+        raise ClaimError(
+            "the drawing holds cases (a loss with branches), which the claim language does not "
+            "write: prove each branch on its own"
+        )
+    for reader in (_sum, _brackets, _fraction):
+        found = reader(rows)
+        if found is not None:
+            return found
+    raise ClaimError(
+        "cannot read the claim drawn over several lines: paste the rule from "
+        "bpverify derive --format latex instead"
+    )
+
+
+def _sum(rows: list[str]) -> str | None:
+    """The outermost sum: its sign spans from the row below the upper limit (row 0) to the row
+    above the lower limit (the last row)."""
+    top = next((r for r, row in enumerate(rows) if re.search(r"_{2,}", row)), None)
+    bottom = next((r for r, row in enumerate(rows) if "‾" in row), None)
+    if top != 1 or bottom != len(rows) - 2:
+        return None
+    bar = re.search(r"_+", rows[top])
+    assert bar is not None
+    lower, upper = _limit(rows[-1], bar.span()), _limit(rows[0], bar.span())
+    start = min(bar.start(), lower[0], upper[0])
+    end = max(bar.end(), lower[1], upper[1], *(_last_slash(row) for row in rows[1:-1]))
+    index = re.fullmatch(r"\s*([a-z])\s*=\s*(\d+)\s*", rows[-1][lower[0] : lower[1]])
+    if index is None:
+        return None
+    bound = rows[0][upper[0] : upper[1]].strip().translate(_SUBSCRIPTS)
+    bound = re.sub(r"n(\d+)", r"n_{\1}", bound)
+    before = _read(_columns(rows, 0, start))
+    body = _read(_columns(rows, end))
+    return f"{before} \\sum_{{{index.group(1)}={index.group(2)}}}^{{{bound}}} ({body})".strip()
+
+
+def _last_slash(row: str) -> int:
+    found = [i for i, c in enumerate(row) if c in "╲╱‾"]
+    return max(found) + 1 if found else 0
+
+
+def _limit(row: str, span: tuple[int, int]) -> tuple[int, int]:
+    """The columns of the limit written in ``row`` over or under a sign at ``span``: the run of
+    text (single spaces inside it) that meets the sign's columns."""
+    for m in re.finditer(r"\S+(?: \S+)*", row):
+        if m.start() < span[1] and m.end() > span[0]:
+            return m.span()
+    return span
+
+
+def _brackets(rows: list[str]) -> str | None:
+    """Tall brackets spanning every row: ⎛ ... ⎞ as ( ... )."""
+    opening = [c for c in range(len(rows[0])) if all(row[c] in "⎛⎜⎝" for row in rows)]
+    if not opening:
+        return None
+    start, depth = opening[0], 0
+    for c in range(start, len(rows[0])):
+        depth += rows[0][c] == "⎛"
+        depth -= rows[0][c] == "⎞"
+        if depth == 0:
+            before = _read(_columns(rows, 0, start))
+            inside = _read(_columns(rows, start + 1, c))
+            return f"{before} ({inside}) {_read(_columns(rows, c + 1))}".strip()
+    return None
+
+
+def _fraction(rows: list[str]) -> str | None:
+    """The longest ─ bar: numerator above it, denominator below, in its columns."""
+    bars = [
+        (m.end() - m.start(), r, m.span())
+        for r, row in enumerate(rows)
+        for m in re.finditer("─+", row)
+    ]
+    if not bars:
+        return None
+    _, r, (start, end) = max(bars)
+    numerator = _read(_columns(rows[:r], start, end))
+    denominator = _read(_columns(rows[r + 1 :], start, end))
+    before = _read([row[:start] for row in rows])
+    after = _read([row[end:] for row in rows])
+    return f"{before} (({numerator})/({denominator})) {after}".strip()

@@ -1,0 +1,69 @@
+import pytest
+import sympy as sp
+
+from bpverify.derive import NetworkSpec
+from bpverify.derive.notation import j, k
+from bpverify.derive.printing import pretty
+from bpverify.derive.prove.claims import generic_symbols, parse_claim
+from bpverify.derive.prove.drawing import is_drawing, one_line
+from bpverify.derive.prove.grammar import ClaimError
+
+SPEC = NetworkSpec(layers=2)
+S = generic_symbols(SPEC)
+A2, Y, W2 = S.layers[2].a, S.y, S.layers[2].W
+
+
+def _read_back(expr: sp.Expr) -> sp.Expr:
+    drawn = pretty(expr)
+    assert is_drawing(drawn), drawn
+    return parse_claim(SPEC, drawn)
+
+
+def _same(a: sp.Expr, b: sp.Expr) -> bool:
+    return sp.simplify((a - b).doit()) == 0
+
+
+def test_a_drawn_sum_reads_as_one_with_its_limits():
+    body = (A2[j, 0] - Y[j, 0]) * W2[j, k]
+    expr = 2 * sp.Sum(body, (j, 0, 1))
+    assert _same(_read_back(expr), expr)
+    assert one_line(pretty(expr)).startswith("2⋅ \\sum_{j=0}^{1} (")
+
+
+def test_a_drawn_fraction_reads_as_numerator_over_denominator():
+    expr = -(A2[j, 0] - Y[j, 0]) / ((A2[j, 0] - 1) * A2[j, 0])
+    assert _same(_read_back(expr), expr)
+
+
+def test_a_sum_of_fractions_with_a_sign_in_front():
+    expr = -sp.Sum(W2[j, k] / (A2[j, 0] - 1), (j, 0, 1))
+    assert _same(_read_back(expr), expr)
+
+
+def test_a_symbolic_upper_limit_keeps_its_width():
+    assert "^{n_{2} - 1}" in one_line(
+        "  n₂ - 1\n   ___\n   ╲\n    ╲\n    ╱   y[j]\n   ╱\n   ‾‾‾\n  j = 0"
+    )
+
+
+def test_tall_brackets_read_as_brackets():
+    drawn = "⎛  1  ⎞     \n⎜─────⎟⋅a2[j]\n⎝y[j] ⎠     "
+    assert one_line(drawn) == "(((1)/(y[j]))) ⋅a2[j]"
+
+
+def test_the_lines_before_a_drawing_that_end_with_equals_are_its_left_hand_side():
+    drawn = "dC_0/db2[j] =\n  1  \n─────\ny[j] "
+    assert one_line(drawn) == "dC_0/db2[j] = ((1)/(y[j]))"
+
+
+def test_one_line_is_left_alone():
+    for text in ["a^(2)_k * y_j", "dC_0/dW2[j,k] =\n2⋅a1[k]"]:
+        assert not is_drawing(text)
+        assert one_line(text) == text
+
+
+def test_cases_and_unknown_drawings_are_refused_with_the_fix():
+    with pytest.raises(ClaimError, match="cases"):
+        one_line("⎧1  for x\n⎨\n⎩0  otherwise")
+    with pytest.raises(ClaimError, match="--format latex"):
+        one_line("   2\ny[j] ─")
