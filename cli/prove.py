@@ -137,7 +137,7 @@ def _prove(worker, spec, wrt, claim, points, seed):
     from bpverify.derive.prove.matrix import left_wrt, matrix_wrt
 
     wrt = wrt or left_wrt(claim)  # a matrix claim (dC/dW^(2) = ...) reads its own left side
-    if wrt is None or not matrix_wrt(wrt):
+    if wrt is None or not matrix_wrt(spec, wrt):
         wrt = claim_wrt(spec, wrt, claim)
     with reporter(f"bpverify prove {wrt[:40]}") as progress:
         if worker is None:

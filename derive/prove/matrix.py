@@ -47,12 +47,14 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from ..activations import ACTIVATIONS, OUTPUT_ACTIVATIONS, Softmax
 from ..derivation import Derivation, Key
+from ..errors import InputError
 from ..explicit import explicit
 from ..limits import LIMITS, check
 from ..losses import LOSSES, SIMPLEX
 from ..network import derive_network
 from ..notation import n
 from ..spec import NetworkSpec, width_symbol
+from .claims import parse_wrt
 from .grammar import ClaimError
 
 _LATEX = [
@@ -513,9 +515,16 @@ _QUANTITY = {"W": "W", "w": "W", "b": "b", "a": "a", "A": "a", "z": "z", "Z": "z
 _WRT = re.compile(rf"^\s*(?:{_NAME.pattern})\s*$", re.X)
 
 
-def matrix_wrt(text: str) -> bool:
-    """True when ``--wrt`` names a whole matrix (W^(3), delta^(2), \\delta^{(2)}), not an entry."""
-    return len(text) <= 100 and bool(_WRT.match(_normalised(text)))
+def matrix_wrt(spec: NetworkSpec, text: str) -> bool:
+    """True when ``--wrt`` names a whole matrix (W^(3), delta^(2), \\delta^{(2)}), not an entry
+    (nor the one entry of a layer of width 1, which the index form names without indices)."""
+    if len(text) > 100 or not _WRT.match(_normalised(text)):
+        return False
+    try:
+        parse_wrt(spec, text)
+    except InputError:
+        return True
+    return False
 
 
 def left_wrt(claim: str) -> str | None:
@@ -1109,7 +1118,7 @@ def decide(
     truth = truth_of(spec, key)
     shown = format_matrix(truth)
     what = f"dC/d{shown_wrt}" if key[0] != "z" else f"{shown_wrt} = dC/dz^({key[1]})"
-    base = {"wrt": shown_wrt, "claim": claim, "truth": shown}
+    base = {"wrt": f"{key[0]}^({key[1]})", "claim": claim, "truth": shown}
     try:
         claimed = read_claim(spec, key, claim)
     except ShapeMismatch as e:

@@ -146,7 +146,7 @@ def _decide(
     if points < 1:
         raise ClaimError(f"points must be at least 1, got {points}")
     say = progress or _quiet
-    if matrix.matrix_wrt(wrt):  # a whole matrix, W^(3) or delta^(2): a matrix-form claim
+    if matrix.matrix_wrt(spec, wrt):  # a whole matrix, W^(3) or delta^(2): a matrix-form claim
         return Verdict(**matrix.decide(spec, wrt, claim, points, seed, say))
     target = parse_wrt(spec, wrt)
     claimed = parse_claim(spec, claim)

@@ -119,8 +119,10 @@ def test_claim_limits_hold():
 
 
 def test_matrix_quantities_are_told_from_entries():
-    assert matrix_wrt("W^(3)") and matrix_wrt(r"\delta^{(2)}") and matrix_wrt("a2")
-    assert not matrix_wrt("w^(3)_jk") and not matrix_wrt("b^(2)_j") and not matrix_wrt("a2[k]")
+    assert all(matrix_wrt(SPEC, w) for w in ("W^(3)", r"\delta^{(2)}", "a2"))
+    assert not any(matrix_wrt(SPEC, w) for w in ("w^(3)_jk", "b^(2)_j", "a2[k]"))
+    # a layer of width 1 names its one entry without indices, in the index form
+    assert not matrix_wrt(NetworkSpec(layers=3, widths=(1, 1, 1, 1)), "a^(L)")
     assert left_wrt("dC/dW^(2) = x") == "W^(2)"
     assert left_wrt("dC_0/dw^(3)_jk = x") is None
     assert left_wrt("delta^(3) a^(2)T") is None
