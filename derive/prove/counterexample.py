@@ -1,14 +1,19 @@
 """The counterexample search: claim and truth evaluated at random concrete networks.
 
 A probe is one random network (small widths, random rational inputs, weights, biases and
-targets, a and z computed by the forward pass) with values for the free indices. ``search``
-tries probes until claim and truth differ there by more than ``TOLERANCE``.
+targets, a and z computed by the forward pass) with values for the free indices. With symbolic
+widths no two layers of a probe share a width, so that a sum over the units of the wrong layer,
+or an index of one layer used in another, changes the value or names a unit the network lacks.
+``search`` tries probes until claim and truth differ there by more than ``TOLERANCE``; with
+concrete widths, a claim that names a unit the network lacks (a sum whose bound is another
+layer's width) is refuted there too.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
@@ -29,8 +34,18 @@ TOLERANCE = sp.Float("1e-20")
 40-digit arithmetic errs by about 1e-38, so anything above 1e-20 is a real difference."""
 
 
+DISTINCT_LAYERS = 6
+"""Up to this many layers (L + 1 widths), the widths of a random network are distinct; deeper
+networks draw each width from as many values, so that a probe stays small."""
+
+
 class OutOfRange(Exception):
-    """The expression names a unit that this network does not have."""
+    """The expression names a unit that this network does not have (``key``: its name and
+    indices), or (``unbound``) an index that has no value at this point."""
+
+    def __init__(self, key: tuple, unbound: bool = False):
+        super().__init__(key)
+        self.key, self.unbound = key, unbound
 
 
 @dataclass
@@ -41,25 +56,55 @@ class Probe:
     widths: tuple[int, ...]
     subs: dict
     values: dict
+    calls: dict = field(default_factory=dict)
+    """sigma(x) and sigma'(x) evaluated here, by (function, x): a sum meets each many times."""
 
-    def concrete(self, expr: sp.Expr) -> sp.Expr:
-        """``expr`` at this point's widths and indices, sums written out, entries as
-        ``Indexed`` (which, unlike a matrix entry, may be out of range until looked up)."""
-        elements = {e: sp.IndexedBase(e.parent.name)[e.i, e.j] for e in expr.atoms(MatrixElement)}
-        return expr.xreplace(elements).xreplace(self.subs).doit()
+    def evaluate(self, expr: sp.Expr, used: set | None = None) -> sp.Expr:
+        """``expr``'s value at this point, to ``EVALUATION_DIGITS`` digits: its tree walked with
+        numbers (a sum is a loop over its range; SymPy's ``doit`` on symbols is far slower).
+        Each entry looked up is added to ``used``; OutOfRange for an entry the network lacks."""
+        return sp.N(self._value(expr, dict(self.subs), used), EVALUATION_DIGITS)
 
-    def evaluate(self, expr: sp.Expr) -> sp.Expr:
-        e = self.concrete(expr)
-        lookup = {}
-        for x in e.atoms(sp.Indexed):
-            key = (str(x.base), *(int(i) for i in x.indices))
+    def _value(self, e: sp.Basic, env: dict, used: set | None) -> sp.Basic:
+        if e.is_Number:
+            return e
+        if isinstance(e, sp.Symbol):
+            if e not in env:
+                raise OutOfRange((str(e),), unbound=True)
+            return env[e]
+        if isinstance(e, MatrixElement | sp.Indexed):
+            name, indices = (
+                (e.parent.name, (e.i, e.j))
+                if isinstance(e, MatrixElement)
+                else (str(e.base), e.indices)
+            )
+            at = [self._value(i, env, used) for i in indices]
+            if not all(i.is_Integer for i in at):
+                raise OutOfRange((name, *at), unbound=True)
+            key = (name, *(int(i) for i in at))
             if key not in self.values:
                 raise OutOfRange(key)
-            lookup[x] = self.values[key]
-        e = e.xreplace(lookup)
-        for name in set(self.spec.activations) & set(ACTIVATIONS):
-            e = ACTIVATIONS[name].specialise(e, self.spec.leaky_slope)
-        return sp.N(e, EVALUATION_DIGITS)
+            if used is not None:
+                used.add(key)
+            return self.values[key]
+        if isinstance(e, sp.Sum):
+            (var, lo, hi), *more = e.limits
+            body = sp.Sum(e.function, *more) if more else e.function
+            total: sp.Basic = sp.Integer(0)
+            inner = dict(env)
+            for n in range(int(self._value(lo, env, used)), int(self._value(hi, env, used)) + 1):
+                inner[var] = sp.Integer(n)
+                total += self._value(body, inner, used)
+            return total
+        if type(e) in _CALLS:
+            x = sp.Float(self._value(e.args[0], env, used), EVALUATION_DIGITS)
+            key = (type(e), x)
+            if key not in self.calls:
+                row, prime = _CALLS[type(e)]
+                definition = _definition(row.name, prime, self.spec.leaky_slope)
+                self.calls[key] = definition.xreplace({_X: x}).evalf(EVALUATION_DIGITS)
+            return self.calls[key]
+        return e.func(*(self._value(a, env, used) for a in e.args))
 
     def describe(self, *exprs: sp.Expr) -> dict[str, str]:
         """The widths, index values and the values of every entry the expressions use."""
@@ -67,14 +112,33 @@ class Probe:
         for sym, value in self.subs.items():
             if sym.is_Symbol and sym.is_integer and not str(sym).startswith("n_"):
                 out[sym.name] = str(value)
-        seen = set()
+        used: set = set()
         for expr in exprs:
-            for x in sorted(self.concrete(expr).atoms(sp.Indexed), key=str):
-                key = (str(x.base), *(int(i) for i in x.indices))
-                if key in self.values and key not in seen:
-                    seen.add(key)
-                    out[_entry_name(key)] = show(self.values[key])
+            try:
+                self.evaluate(expr, used)
+            except OutOfRange:
+                continue
+        for key in sorted(used):
+            out[_entry_name(key)] = show(self.values[key])
         return out
+
+
+_CALLS = {
+    kind: (row, kind is row.prime)
+    for row in ACTIVATIONS.values()
+    for kind in (row.function, row.prime)
+}
+"""sigma and sigma' of every elementwise activation, to its row and whether it is sigma'."""
+
+_X = sp.Symbol("x", real=True)
+
+
+@cache
+def _definition(name: str, prime: bool, slope: sp.Expr) -> sp.Expr:
+    """sigma(x) (or, with ``prime``, sigma'(x)) of an activation, written out in ``_X``
+    (derived once)."""
+    row = ACTIVATIONS[name]
+    return (row.derivative if prime else row.expression)(_X, slope)
 
 
 def too_large(spec: NetworkSpec) -> str | None:
@@ -89,33 +153,70 @@ def too_large(spec: NetworkSpec) -> str | None:
     return "no counterexample was searched for: " + row.refusal(f"the network's {count} parameters")
 
 
-def search(task: ProofTask, points: int, seed: int, evaluated: list[Probe]):
-    """The first random point where claim and truth differ, as (probe, claim, truth, diff);
-    every probe evaluated is appended to ``evaluated``."""
+@dataclass
+class Refutation:
+    """Where claim and truth differ: the probe, both values and their relative difference; or,
+    with concrete widths, a probe where the claim names ``missing``, a unit the network lacks
+    (``claim`` is then None and ``difference`` infinite)."""
+
+    probe: Probe
+    claim: sp.Expr | None
+    truth: sp.Expr
+    difference: sp.Float
+    missing: str | None = None
+
+
+def search(task: ProofTask, points: int, seed: int, evaluated: list[Probe]) -> Refutation | None:
+    """The first random point where claim and truth differ; every probe where both have a value
+    is appended to ``evaluated``. A probe where the claim names a unit the network lacks is
+    skipped; with concrete widths (one network, whose units the claim must fit) the first such
+    probe refutes the claim when no probe tells the values apart."""
     rng = random.Random(seed)
+    lacking: Refutation | None = None
     for _ in range(points):
         probe = random_probe(task, rng)
         try:
-            c, t = probe.evaluate(task.claimed), probe.evaluate(task.truth)
+            t = probe.evaluate(task.truth)
         except OutOfRange:
+            continue
+        try:
+            c = probe.evaluate(task.claimed)
+        except OutOfRange as e:
+            if lacking is None and not task.spec.symbolic and not e.unbound:
+                lacking = Refutation(probe, None, t, sp.Float("inf"), _entry_name(e.key))
             continue
         evaluated.append(probe)
         diff = difference(c, t)
         if diff > TOLERANCE:
-            return probe, c, t, diff
-    return None
+            return Refutation(probe, c, t, diff)
+    return lacking
+
+
+def more_probes(task: ProofTask, count: int, seed: int) -> list[Probe]:
+    """``count`` random points more, drawn apart from those of ``search`` with the same seed."""
+    rng = random.Random(f"more {seed}")
+    return [random_probe(task, rng) for _ in range(count)]
+
+
+def random_widths(spec: NetworkSpec, least: int, rng: random.Random) -> tuple[int, ...]:
+    """The widths of a random network: the spec's own when concrete; otherwise small widths of
+    at least ``least``, no two alike (up to ``DISTINCT_LAYERS`` layers), in a random order."""
+    if not spec.symbolic:
+        return tuple(int(w) for w in spec.widths)
+    count = spec.layers + 1
+    values = list(range(least, least + min(count, DISTINCT_LAYERS)))
+    if count <= DISTINCT_LAYERS:
+        rng.shuffle(values)
+        return tuple(values)
+    return tuple(rng.choice(values) for _ in range(count))
 
 
 def random_probe(task: ProofTask, rng: random.Random) -> Probe:
-    """A random network: equal small widths (so that every index fits every layer),
-    random index values, random rational inputs, parameters and targets."""
+    """A random network (``random_widths``), random index values, random rational inputs,
+    parameters and targets."""
     spec = task.spec
     digits = [int(c) for c in task.target.indices if c.isdigit()]
-    if spec.symbolic:
-        width = max(rng.choice((2, 3)), *(d + 1 for d in digits), 1)
-        widths = (width,) * (spec.layers + 1)
-    else:
-        widths = tuple(int(w) for w in spec.widths)
+    widths = random_widths(spec, max([2, *(d + 1 for d in digits)]), rng)
     subs: dict[sp.Expr, sp.Expr] = dict(zip(concrete_widths(spec), widths, strict=True))
     # The truth's free j, k range over the units of the layers --wrt names.
     ranges = _index_layers(task.target)

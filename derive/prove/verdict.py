@@ -25,11 +25,11 @@ from ..network import Derivation, derive_network
 from ..spec import NetworkSpec
 from . import counterexample, matrix, proof
 from .claims import index_symbol, parse_claim, parse_wrt
-from .counterexample import Probe, difference, search, show
+from .counterexample import Probe, Refutation, difference, more_probes, search, show
 from .format import format_claim
 from .grammar import ClaimError
 from .hints import find_hint
-from .truth import proof_task
+from .truth import ProofTask, proof_task
 
 STATUSES = ("PROVED", "REFUTED", "UNDECIDED")
 
@@ -152,7 +152,7 @@ def _decide(
     claimed = parse_claim(spec, claim)
     say("deriving the rules")
     task = proof_task(_derivation(spec), target, claimed)
-    claimed, truth, extra = task.claimed, task.truth, task.extra
+    claimed, truth = task.claimed, task.truth
     # The truth is shown in the claim's own index letters (w^(3)_pq: p and q).
     letters = {s: index_symbol(c) for c, s in zip(target.indices, task.free, strict=True)}
     shown = format_claim(truth.xreplace({s: c for s, c in letters.items() if s != c}))
@@ -171,24 +171,7 @@ def _decide(
         say(f"looking for a counterexample at {points} random networks")
         refuted = None if big_network else search(task, points, seed, evaluated)
         if refuted is not None:
-            probe, c, t, diff = refuted
-            message = f"the claim differs from {what} = {shown}"
-            if extra:
-                names = ", ".join(sorted(s.name for s in extra))
-                message += f"; its index {names} is not one of --wrt's, so it stays free"
-            return Verdict(
-                "REFUTED",
-                target.text,
-                claim,
-                message,
-                shown,
-                hint=find_hint(task, evaluated[-5:]),
-                counterexample=probe.describe(claimed, truth),
-                claim_value=show(c),
-                truth_value=show(t),
-                largest_difference=float(diff),
-                points=len(evaluated),
-            )
+            return _refuted(task, claim, shown, refuted, evaluated, seed)
         say("simplifying with the activations' definitions")
         stage = next((st for st in stages if st is not None), None)
     if stage is not None:
@@ -221,6 +204,46 @@ def _decide(
         largest_difference=float(largest),
         points=len(evaluated),
         notes=notes,
+    )
+
+
+HINT_PROBES = 3
+"""Random points drawn beside the search's to name a mistake (``hints.find_hint``): a mistake
+or a constant factor is named only where it holds at all of them."""
+
+
+def _refuted(
+    task: ProofTask, claim: str, shown: str, refuted: Refutation, evaluated: list[Probe], seed: int
+) -> Verdict:
+    """The REFUTED verdict at ``refuted``'s point, with the hint of the mistake it matches."""
+    target, probe = task.target, refuted.probe
+    message = f"the claim differs from dC_0/d{target.text} = {shown}"
+    if refuted.missing is not None:
+        message = (
+            f"the claim names {refuted.missing}, a unit that this network (widths "
+            f"{','.join(map(str, probe.widths))}) does not have: a sum or an index runs over the "
+            f"units of another layer; dC_0/d{target.text} = {shown}"
+        )
+    if task.extra:
+        names = ", ".join(sorted(s.name for s in task.extra))
+        message += f"; its index {names} is not one of --wrt's, so it stays free"
+    hint = None
+    if refuted.claim is not None:
+        # the refuting point first: most mistakes are ruled out there at once
+        probes = [probe, *evaluated[-5:-1], *more_probes(task, HINT_PROBES, seed)]
+        hint = find_hint(task, probes)
+    return Verdict(
+        "REFUTED",
+        target.text,
+        claim,
+        message,
+        shown,
+        hint=hint,
+        counterexample=probe.describe(task.claimed, task.truth),
+        claim_value="undefined" if refuted.claim is None else show(refuted.claim),
+        truth_value=show(refuted.truth),
+        largest_difference=float(refuted.difference),
+        points=len(evaluated),
     )
 
 

@@ -1,14 +1,20 @@
 import random
+import re
 
+import pytest
 import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from bpverify.derive import ACTIVATIONS, NetworkSpec, derive_network
 from bpverify.derive.prove.claims import parse_claim, parse_wrt
 from bpverify.derive.prove.counterexample import (
+    DISTINCT_LAYERS,
     EVALUATION_DIGITS,
     TOLERANCE,
+    OutOfRange,
     difference,
     random_probe,
+    random_widths,
     search,
     too_large,
 )
@@ -17,6 +23,7 @@ from bpverify.derive.prove.truth import proof_task
 SPEC = NetworkSpec(layers=3)
 D = derive_network(SPEC)
 W3 = "a^(2)_k * sigma'(z^(3)_j) * 2*(a^(3)_j - y_j)"
+SIGMOID = ACTIVATIONS["sigmoid"]
 
 
 def task(claim, wrt="w^(3)_jk", spec=SPEC, d=D):
@@ -26,7 +33,7 @@ def task(claim, wrt="w^(3)_jk", spec=SPEC, d=D):
 def test_a_probe_is_a_forward_pass_of_a_random_network():
     probe = random_probe(task(W3), random.Random(1))
     v, widths = probe.values, probe.widths
-    assert len(set(widths)) == 1 and widths[0] in (2, 3)
+    assert sorted(widths) == [2, 3, 4, 5]  # symbolic widths: no two layers alike
     sigmoid = ACTIVATIONS["sigmoid"]
     for l in (1, 2, 3):
         for r in range(widths[l]):
@@ -61,8 +68,9 @@ def test_the_true_claim_has_no_counterexample():
 def test_a_wrong_claim_has_one_and_both_values_are_reported_at_it():
     t = task("a^(2)_k * sigma'(z^(3)_j) * 2*(a^(3)_j + y_j)")
     evaluated = []
-    probe, c, tv, diff = search(t, 10, 0, evaluated)
-    assert evaluated[-1] is probe and diff > TOLERANCE
+    found = search(t, 10, 0, evaluated)
+    probe, c, tv = found.probe, found.claim, found.truth
+    assert evaluated[-1] is probe and found.difference > TOLERANCE and found.missing is None
     assert (c, tv) == (probe.evaluate(t.claimed), probe.evaluate(t.truth))
     shown = probe.describe(t.claimed, t.truth)
     assert {"widths", "j", "k"} <= set(shown)
@@ -73,16 +81,16 @@ def test_a_wrong_claim_has_one_and_both_values_are_reported_at_it():
 def test_the_search_is_reproducible_from_its_seed():
     t = task("a^(2)_k")
     first, second = search(t, 5, 7, []), search(t, 5, 7, [])
-    assert first[0].describe(t.truth) == second[0].describe(t.truth)
+    assert first.probe.describe(t.truth) == second.probe.describe(t.truth)
 
 
 def test_a_probe_without_the_unit_a_claim_names_is_skipped():
-    # y_2 exists only where the random width is 3: a seed whose first probe has width 2
+    # y_2 exists only where the output layer has 3 units or more: a seed whose first probe has 2
     t = task("a^(2)_k * y_2")
-    seed = next(s for s in range(20) if random_probe(t, random.Random(s)).widths[0] == 2)
+    seed = next(s for s in range(20) if random_probe(t, random.Random(s)).widths[3] == 2)
     evaluated = []
     assert search(t, 12, seed, evaluated) is not None
-    assert [p.widths[0] for p in evaluated] == [3]
+    assert len(evaluated) == 1 and evaluated[0].widths[3] > 2
 
 
 def test_difference_is_relative_and_infinite_for_non_numbers():
@@ -113,3 +121,64 @@ def test_a_network_too_large_to_evaluate_is_not_searched():
         "10000 accepted: raise the limit with BPVERIFY_MAX_PROBE_PARAMETERS=N"
     )
     assert too_large(SPEC) is None  # symbolic widths: small random ones are drawn
+
+
+# A sum whose bound names the wrong layer: dC_0/da^(2)_k sums over the n_3 units of layer 3.
+WRONG_BOUND = r"\sum_{j=0}^{n_{L-1}-1} w^{(3)}_{jk} \sigma'(z^{(3)}_j) 2(a^{(3)}_j - y_j)"
+
+
+def test_symbolic_widths_are_distinct_in_every_probe_and_vary_between_them():
+    rng, t = random.Random(0), task(W3)
+    seen = {random_probe(t, rng).widths for _ in range(20)}
+    assert all(len(set(w)) == 4 for w in seen)  # no two layers share a width
+    assert len(seen) > 5  # and the order changes: any two layers come in either order
+    deep = NetworkSpec(layers=9)
+    widths = random_widths(deep, 2, random.Random(0))
+    assert len(widths) == 10 and set(widths) <= set(range(2, 2 + DISTINCT_LAYERS))
+    # a digit index of --wrt fits every layer
+    t = task("a^(2)_4", "w^(3)_54")
+    assert all(min(random_probe(t, rng).widths) >= 6 for _ in range(5))
+
+
+def test_a_sum_over_the_wrong_layer_is_refuted_where_that_layer_is_narrower():
+    t = task(WRONG_BOUND, "a^(2)_k")
+    found = search(t, 20, 0, [])
+    widths = found.probe.widths
+    assert found.missing is None and widths[2] < widths[3]  # the sum stopped short
+
+
+def test_with_concrete_widths_a_sum_past_a_layers_units_refutes_the_claim():
+    spec = NetworkSpec(3, (3, 4, 4, 2))
+    found = search(task(WRONG_BOUND, "a^(2)_k", spec, derive_network(spec)), 20, 0, [])
+    assert found.claim is None and found.difference == sp.oo
+    # the first entry past layer 3's units 0 and 1 that the sum names
+    assert re.fullmatch(r"y_2|[awz]\^\(3\)_2\d?", found.missing)
+    # where the sum stops short instead, the values differ
+    spec = NetworkSpec(3, (3, 4, 2, 5))
+    found = search(task(WRONG_BOUND, "a^(2)_k", spec, derive_network(spec)), 20, 0, [])
+    assert found.missing is None and found.difference > TOLERANCE
+
+
+def test_an_index_without_a_value_is_out_of_range_not_a_crash():
+    probe = random_probe(task(W3), random.Random(0))
+    free = sp.Symbol("m", integer=True)
+    with pytest.raises(OutOfRange):
+        probe.evaluate(sp.MatrixSymbol("a2", 3, 1)[free, 0])
+
+
+def test_the_tree_walk_gives_sympys_value():
+    t = task("1", "a^(0)_k")  # three nested sums
+    probe = random_probe(t, random.Random(3))
+    entries = {e: sp.IndexedBase(e.parent.name)[e.i, e.j] for e in t.truth.atoms(MatrixElement)}
+    written = t.truth.xreplace(entries).xreplace(probe.subs).doit()
+    values = {
+        x: probe.values[(str(x.base), *map(int, x.indices))] for x in written.atoms(sp.Indexed)
+    }
+    expected = SIGMOID.specialise(written.xreplace(values)).evalf(EVALUATION_DIGITS)
+    # 40 digits each way, summed in different orders: far below 1e-30
+    assert difference(probe.evaluate(t.truth), expected) < 1e-30
+    used = probe.describe(t.truth)
+    assert (
+        len([name for name in used if name.startswith("w^(3)")])
+        == probe.widths[3] * probe.widths[2]
+    )

@@ -199,3 +199,39 @@ def test_claim_text_never_reaches_sympify(monkeypatch):
     monkeypatch.setattr(sympify_module, "sympify", guarded)
     monkeypatch.setattr(sp, "sympify", guarded)
     assert prove(SPEC, "w^(3)_jk", claim).status == "REFUTED"
+
+
+# dC_0/da^(2)_k sums over the units of layer 3; these bounds name layers 2 and 1
+WRONG_BOUND = r"\sum_{j=0}^{n_{L-1}-1} w^{(3)}_{jk} \sigma'(z^{(3)}_j) 2(a^{(3)}_j - y_j)"
+BOUND_1 = WRONG_BOUND.replace("n_{L-1}", "n_{1}")
+
+
+def test_a_sum_over_the_wrong_layer_is_refuted_at_a_network_with_distinct_widths():
+    v = prove(SPEC, "a^(2)_k", WRONG_BOUND)
+    assert v.status == "REFUTED"
+    widths = [int(w) for w in v.counterexample["widths"].split(",")]
+    assert len(set(widths)) == 4 and widths[2] < widths[3]  # the sum stops short of layer 3's
+    assert "layer 2 (to n_2 - 1)" in v.hint
+
+
+@pytest.mark.parametrize("claim", [WRONG_BOUND, BOUND_1])
+def test_with_concrete_widths_a_sum_past_the_units_of_a_layer_is_refuted_not_a_crash(claim):
+    # layer 3 has 2 units; the sum runs over 4
+    v = prove(NetworkSpec(3, (3, 4, 4, 2)), "a^(2)_k", claim)
+    assert v.status == "REFUTED" and v.claim_value == "undefined"
+    assert "a unit that this network (widths 3,4,4,2) does not have" in v.message
+    assert v.counterexample["widths"] == "3,4,4,2" and float(v.truth_value) != 0
+
+
+@pytest.mark.parametrize(("claim", "layer"), [(WRONG_BOUND, 2), (BOUND_1, 1)])
+def test_with_concrete_widths_a_sum_stopping_short_is_refuted_with_its_layer(claim, layer):
+    v = prove(NetworkSpec(3, (3, 4, 2, 5)), "a^(2)_k", claim)
+    assert v.status == "REFUTED" and v.counterexample["widths"] == "3,4,2,5"
+    assert f"units of layer {layer} (to n_{layer} - 1)" in v.hint
+
+
+def test_a_wrong_claim_by_an_activation_is_refuted_with_its_factor():
+    # no index letter beyond --wrt's k: the mistakes that free one are not tried
+    v = prove(SPEC, "a^(2)_k", "sum_j(w^(3)_jk * sigma'(z^(3)_j) * 3*(a^(3)_j - y_j))")
+    assert v.status == "REFUTED"
+    assert v.hint == "your expression is exactly 3/2 times the derivative"
