@@ -15,7 +15,9 @@ Example:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
+from ..limits import LIMITS, limit
 from .grammar import ClaimError
 
 _GLYPHS = "╲╱‾─⎛⎜⎝⎞⎟⎠⎧⎨⎩⎪⎫⎬⎭"
@@ -36,7 +38,7 @@ def one_line(text: str) -> str:
     head = []
     while lines and lines[0].rstrip().endswith("=") and not any(c in lines[0] for c in _GLYPHS):
         head.append(lines.pop(0).strip())
-    return " ".join([*head, _read(lines)])
+    return " ".join([*head, _read(lines, limit("claim_depth"))])
 
 
 def _box(lines: list[str]) -> list[str]:
@@ -53,7 +55,14 @@ def _columns(rows: list[str], start: int, end: int | None = None) -> list[str]:
     return [row[start:end] for row in rows]
 
 
-def _read(lines: list[str]) -> str:
+def _read(lines: list[str], depth: int) -> str:
+    """One line of the drawing ``lines``; ``depth`` more pieces may nest inside it."""
+    if depth < 0:
+        raise ClaimError(
+            "the drawing nests sums, fractions and brackets more than "
+            f"{limit('claim_depth')} deep: write it with fewer (or raise the limit with "
+            f"{LIMITS['claim_depth'].env}=N)"
+        )
     rows = _box(lines)
     if not rows:
         return ""
@@ -65,7 +74,7 @@ def _read(lines: list[str]) -> str:
             "write: prove each branch on its own"
         )
     for reader in (_sum, _brackets, _fraction):
-        found = reader(rows)
+        found = reader(rows, lambda part: _read(part, depth - 1))
         if found is not None:
             return found
     raise ClaimError(
@@ -74,7 +83,7 @@ def _read(lines: list[str]) -> str:
     )
 
 
-def _sum(rows: list[str]) -> str | None:
+def _sum(rows: list[str], read: Callable[[list[str]], str]) -> str | None:
     """The outermost sum: its sign spans from the row below the upper limit (row 0) to the row
     above the lower limit (the last row)."""
     top = next((r for r, row in enumerate(rows) if re.search(r"_{2,}", row)), None)
@@ -91,8 +100,8 @@ def _sum(rows: list[str]) -> str | None:
         return None
     bound = rows[0][upper[0] : upper[1]].strip().translate(_SUBSCRIPTS)
     bound = re.sub(r"n(\d+)", r"n_{\1}", bound)
-    before = _read(_columns(rows, 0, start))
-    body = _read(_columns(rows, end))
+    before = read(_columns(rows, 0, start))
+    body = read(_columns(rows, end))
     return f"{before} \\sum_{{{index.group(1)}={index.group(2)}}}^{{{bound}}} ({body})".strip()
 
 
@@ -110,7 +119,7 @@ def _limit(row: str, span: tuple[int, int]) -> tuple[int, int]:
     return span
 
 
-def _brackets(rows: list[str]) -> str | None:
+def _brackets(rows: list[str], read: Callable[[list[str]], str]) -> str | None:
     """Tall brackets spanning every row: ⎛ ... ⎞ as ( ... )."""
     opening = [c for c in range(len(rows[0])) if all(row[c] in "⎛⎜⎝" for row in rows)]
     if not opening:
@@ -120,13 +129,13 @@ def _brackets(rows: list[str]) -> str | None:
         depth += rows[0][c] == "⎛"
         depth -= rows[0][c] == "⎞"
         if depth == 0:
-            before = _read(_columns(rows, 0, start))
-            inside = _read(_columns(rows, start + 1, c))
-            return f"{before} ({inside}) {_read(_columns(rows, c + 1))}".strip()
+            before = read(_columns(rows, 0, start))
+            inside = read(_columns(rows, start + 1, c))
+            return f"{before} ({inside}) {read(_columns(rows, c + 1))}".strip()
     return None
 
 
-def _fraction(rows: list[str]) -> str | None:
+def _fraction(rows: list[str], read: Callable[[list[str]], str]) -> str | None:
     """The longest ─ bar: numerator above it, denominator below, in its columns."""
     bars = [
         (m.end() - m.start(), r, m.span())
@@ -136,8 +145,8 @@ def _fraction(rows: list[str]) -> str | None:
     if not bars:
         return None
     _, r, (start, end) = max(bars)
-    numerator = _read(_columns(rows[:r], start, end))
-    denominator = _read(_columns(rows[r + 1 :], start, end))
-    before = _read([row[:start] for row in rows])
-    after = _read([row[end:] for row in rows])
+    numerator = read(_columns(rows[:r], start, end))
+    denominator = read(_columns(rows[r + 1 :], start, end))
+    before = read([row[:start] for row in rows])
+    after = read([row[end:] for row in rows])
     return f"{before} (({numerator})/({denominator})) {after}".strip()

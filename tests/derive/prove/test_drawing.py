@@ -67,3 +67,9 @@ def test_cases_and_unknown_drawings_are_refused_with_the_fix():
         one_line("⎧1  for x\n⎨\n⎩0  otherwise")
     with pytest.raises(ClaimError, match="--format latex"):
         one_line("   2\ny[j] ─")
+
+
+def test_a_drawing_nested_past_the_depth_limit_is_refused():
+    with pytest.raises(ClaimError, match="more than 50 deep"):
+        one_line("x\n─\n" * 60 + "x")
+    one_line("x\n─\n" * 20 + "x")
