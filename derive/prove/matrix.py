@@ -885,10 +885,11 @@ def truth_of(spec: NetworkSpec, key: Key) -> sp.MatrixExpr:
     return _derivation(generic(spec)).matrix[key]
 
 
-def _deltas(d: Derivation, expr):
-    """``expr`` with every delta^(l) replaced by its definition, down to the output's."""
+def _deltas(d: Derivation, expr, deltas: dict | None = None):
+    """``expr`` with every delta^(l) replaced by its definition (``deltas``, the derivation's
+    by default), down to the output's."""
     for _ in range(d.spec.layers + 1):
-        new = expr.xreplace(d.deltas)
+        new = expr.xreplace(d.deltas if deltas is None else deltas)
         if new == expr:
             return expr
         expr = new
@@ -997,11 +998,30 @@ def _wrong_weights(spec, key, e: ShapeMismatch) -> dict[str, str] | None:
     return None
 
 
+def _wrong_prime(spec, key, e: ShapeMismatch) -> dict[str, str] | None:
+    """sigma'(z^(m)) in an elementwise product with a matrix of another layer's width."""
+    if e.op != "⊙":
+        return None
+    for side, other in ((e.left, e.right), (e.right, e.left)):
+        if _primes(side) == [side]:
+            d = _derivation(generic(spec))
+            for m, ls in d.symbols.layers.items():
+                if ls.z.shape == other.shape:
+                    return {"wrong": format_matrix(side), "right": format_matrix(ls.z), "m": str(m)}
+    return None
+
+
 SHAPE_MISTAKES = [
     Mistake(
         "missing transpose",
         _missing_transpose,
         "a transpose is missing: {name} is {shape}, so {product} needs {name}T",
+    ),
+    Mistake(
+        "wrong layer's sigma'",
+        _wrong_prime,
+        "{wrong} is the wrong layer's: the product with a matrix of layer {m}'s shape takes "
+        "sigma'({right})",
     ),
     Mistake(
         "wrong layer's W",
@@ -1031,11 +1051,100 @@ def _factor(spec, key, ratio: sp.Expr) -> dict[str, str]:
     return {"words": words}
 
 
+_BY_PRIME = {row.prime: row for row in ACTIVATIONS.values()}
+
+
+def _primes(expr) -> list[ElementwiseApplyFunction]:
+    """The sigma'(z^(l)) nodes of ``expr``, layer L's first."""
+    found = {
+        e
+        for e in expr.atoms(ElementwiseApplyFunction)
+        if isinstance(e.function, sp.Lambda) and e.function.expr.func in _BY_PRIME
+    }
+    return sorted(found, key=str, reverse=True)
+
+
+def _layer_words(node: ElementwiseApplyFunction) -> dict[str, str]:
+    return {"arg": format_matrix(node.expr)}
+
+
+def _without_prime(d: Derivation, truth) -> list[tuple[sp.MatrixExpr, dict[str, str]]]:
+    """The truth with one sigma'(z^(l)) left out."""
+    full = _deltas(d, truth)
+    return [(full.xreplace({p: OneMatrix(*p.shape)}), _layer_words(p)) for p in _primes(full)]
+
+
+def _sigma_for_prime(d: Derivation, truth) -> list[tuple[sp.MatrixExpr, dict[str, str]]]:
+    """The truth with one sigma'(z^(l)) written sigma(z^(l))."""
+    full = _deltas(d, truth)
+    out = []
+    for p in _primes(full):
+        row = _BY_PRIME[p.function.expr.func]
+        out.append((full.xreplace({p: apply(row, False, p.expr)}), _layer_words(p)))
+    return out
+
+
+def _prime_kept(d: Derivation, truth) -> list[tuple[sp.MatrixExpr, dict[str, str]]]:
+    """The truth with delta^(L) multiplied once more by sigma'(z^(L)): the classic mistake of
+    the cross-entropy, whose derivative cancels it."""
+    L = d.spec.layers
+    ls = d.symbols.layers[L]
+    row = ACTIVATIONS.get(d.spec.activations[L - 1])
+    if row is None:
+        return []
+    deltas = dict(d.deltas)
+    deltas[ls.delta] = HadamardProduct(d.deltas[ls.delta], apply(row, True, ls.z))
+    return [(_deltas(d, truth, deltas), {"arg": format_matrix(ls.z)})]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A mistake made in the truth: ``make`` gives each way of making it, with the words of
+    its ``hint``; a claim equal to one at a counterexample is told that hint."""
+
+    name: str
+    make: Callable[[Derivation, sp.MatrixExpr], list[tuple[sp.MatrixExpr, dict[str, str]]]]
+    hint: str
+
+
 MISTAKES = [
-    Mistake("constant factor", _factor, "{words}"),
+    Variant(
+        "sigma' missing",
+        _without_prime,
+        "sigma'({arg}) is missing: the chain rule through a = sigma(z) multiplies elementwise "
+        "by sigma'({arg})",
+    ),
+    Variant(
+        "sigma for sigma'",
+        _sigma_for_prime,
+        "sigma({arg}) is written where the derivative sigma'({arg}) belongs",
+    ),
+    Variant(
+        "sigma' kept",
+        _prime_kept,
+        "sigma'({arg}) is applied once too often: it is in delta^(L) already, or (cross-entropy) "
+        "the loss's derivative cancels it",
+    ),
 ]
-"""The mistakes a claim that fits in shape shows (a constant multiple of the truth: a missing
-1/n, the factor 2 of the (1/2) convention, the sign)."""
+"""The mistakes a claim that fits in shape may be, each made in the truth; a constant multiple
+of the truth (a missing 1/n, the factor 2 of the (1/2) convention, the sign) is told by
+``constant_factor`` and ``_FACTORS``."""
+
+
+def _variant_hint(spec: NetworkSpec, key: Key, truth, claim_value, sizes, env) -> str | None:
+    """The hint of the first mistake whose variant equals the claim at this network."""
+    d = _derivation(generic(spec))
+    if key[0] == "z":  # delta^(l) by its name, which a variant may redefine
+        truth = d.symbols.layers[key[1]].delta
+    for row in MISTAKES:
+        for expr, words in row.make(d, truth):
+            try:
+                (value,) = _values(spec, [expr], sizes, env)
+            except (ValueError, TypeError, ZeroDivisionError):
+                continue
+            if _worst(claim_value, value)[0] <= TOLERANCE:
+                return row.hint.format(**words)
+    return None
 
 
 def _shape_hint(spec, key, e: ShapeMismatch) -> str | None:
@@ -1071,12 +1180,16 @@ def _probe_sizes(spec: NetworkSpec, rng: random.Random) -> dict[sp.Symbol, int]:
     return sizes
 
 
-def _evaluate(spec: NetworkSpec, exprs: list, sizes: dict, rng: random.Random) -> list:
-    """The expressions at the sizes, with random inputs, parameters and targets (a and z by
-    the forward pass)."""
+def _values(spec: NetworkSpec, exprs: list, sizes: dict, env: dict) -> list:
+    """The expressions at the sizes and the values ``env`` (a and z by the forward pass)."""
     d = _derivation(generic(spec))
     full = [_definitions(spec, d.expand(e)).xreplace(sizes) for e in exprs]
-    s = d.symbols
+    return [explicit(e, env).evalf(30) for e in full]
+
+
+def _environment(spec: NetworkSpec, sizes: dict, rng: random.Random) -> dict:
+    """Random inputs, parameters and targets at the sizes."""
+    s = _derivation(generic(spec)).symbols
     env = {}
     for sym in [s.a0, s.y, *s.parameters]:
         concrete = sym.xreplace(sizes)
@@ -1087,7 +1200,7 @@ def _evaluate(spec: NetworkSpec, exprs: list, sizes: dict, rng: random.Random) -
             totals = [sum(values[i][j] for i in range(rows)) for j in range(cols)]
             values = [[v / totals[j] for j, v in enumerate(row)] for row in values]
         env[concrete] = sp.ImmutableMatrix([[sp.Float(v, 30) for v in row] for row in values])
-    return [explicit(e, env).evalf(30) for e in full]
+    return env
 
 
 def _worst(c: sp.Matrix, t: sp.Matrix) -> tuple[float, tuple[int, int]]:
@@ -1133,6 +1246,12 @@ def decide(
         hint = None
         if claimed.shape == truth.shape[::-1]:
             hint = f"transpose it: {what} is {shape_text(truth)}"
+        elif key[0] == "W" and claimed.shape[0] == truth.shape[0]:
+            below = format_matrix(_derivation(generic(spec)).symbols.a(key[1] - 1))
+            hint = (
+                f"the activation of the wrong layer: dC/dW^({key[1]}) takes {below}T, the input "
+                f"of layer {key[1]}"
+            )
         return {
             **base,
             "status": "REFUTED",
@@ -1149,13 +1268,18 @@ def decide(
     largest, tried = 0.0, 0
     for _ in range(min(points, PROBES)):
         sizes = _probe_sizes(spec, rng)
-        c, t = _evaluate(spec, [claimed, truth], sizes, rng)
+        env = _environment(spec, sizes, rng)
+        c, t = _values(spec, [claimed, truth], sizes, env)
         tried += 1
         diff, (i, j) = _worst(c, t)
         largest = max(largest, diff)
         if diff > TOLERANCE:
             ratio = constant_factor(spec, claimed, truth)
-            hint = _factor(spec, key, ratio)["words"] if ratio is not None else None
+            hint = (
+                _factor(spec, key, ratio)["words"]
+                if ratio is not None
+                else _variant_hint(spec, key, truth, c, sizes, env)
+            )
             widths = ",".join(str(sizes[width_symbol(l)]) for l in range(spec.layers + 1))
             return {
                 **base,

@@ -79,6 +79,27 @@ def test_mistakes_are_refuted_and_named(wrt, claim, hint):
     assert hint in v["hint"]
 
 
+CROSS_ENTROPY = NetworkSpec(layers=2, loss="cross-entropy")
+
+
+@pytest.mark.parametrize(
+    ("spec", "wrt", "claim", "hint"),
+    [
+        (SPEC, "delta^(2)", "W^(3)T δ^(3)", "sigma'(z^(2)) is missing"),
+        (SPEC, "W^(2)", "(W^(3)T δ^(3)) a^(1)T", "sigma'(z^(2)) is missing"),
+        (SPEC, "delta^(2)", "(W^(3)T δ^(3)) ⊙ σ(z^(2))", "sigma(z^(2)) is written where"),
+        (SPEC, "delta^(2)", "(W^(3)T δ^(3)) ⊙ σ'(z^(3))", "sigma'(z^(3)) is the wrong layer's"),
+        (SPEC, "W^(2)", "δ^(2) a^(2)T", "dC/dW^(2) takes a^(1)T, the input of layer 2"),
+        (CROSS_ENTROPY, "delta^(2)", "1/n (a^(2) - y) ⊙ σ'(z^(2))", "applied once too often"),
+        (CROSS_ENTROPY, "W^(2)", "(1/n (a^(2) - y) ⊙ σ'(z^(2))) a^(1)T", "once too often"),
+    ],
+)
+def test_mistakes_of_the_chain_rule_are_named(spec, wrt, claim, hint):
+    v = verdict(wrt, claim, spec)
+    assert v["status"] == "REFUTED"
+    assert hint in v["hint"]
+
+
 def test_a_counterexample_shows_distinct_widths_and_the_entry():
     v = verdict("delta^(2)", "(W^(3)T δ^(3)) ⊙ σ'(z^(2)) ⊙ σ'(z^(2))")
     assert v["status"] == "REFUTED"
