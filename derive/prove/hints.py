@@ -119,10 +119,11 @@ def _replace_primes(expr: sp.Expr, layer: int | None, new: Callable) -> sp.Expr:
 
 
 def _sigma_for_prime(task: ProofTask) -> list[Variant]:
-    """sigma(z) written for sigma'(z): everywhere, then one layer at a time."""
-    out = [(_replace_primes(task.truth, None, _unprimed), {"m": "l"})]
-    for m in _prime_layers(task):
-        out.append((_replace_primes(task.truth, m, _unprimed), {"m": str(m)}))
+    """sigma(z) written for sigma'(z): one layer at a time, then everywhere."""
+    layers = _prime_layers(task)
+    out = [(_replace_primes(task.truth, m, _unprimed), {"m": str(m)}) for m in layers]
+    if len(layers) > 1:
+        out.append((_replace_primes(task.truth, None, _unprimed), {"m": "l"}))
     return out
 
 

@@ -269,3 +269,46 @@ def test_gradescope_file_that_cannot_be_written_is_refused_before_any_proof(tmp_
     r = run("--wrt", "w^(3)_jk", "--claim", SEED_W3, "--gradescope", "/sys/results.json")
     assert r.exit_code == 2
     assert "--gradescope" in r.stderr and r.stdout == ""
+
+
+# dC_0/da^(2)_k sums over layer 3's units; this bound names layer 2's
+WRONG_BOUND = r"\sum_{j=0}^{n_{L-1}-1} w^{(3)}_{jk} \sigma'(z^{(3)}_j) 2(a^{(3)}_j - y_j)"
+
+
+@pytest.mark.parametrize("widths", ["3,4,4,2", "3,4,2,5"])
+def test_a_sum_over_another_layer_at_concrete_widths_is_refuted_not_a_crash(widths, tmp_path):
+    r = CliRunner().invoke(
+        main, ["prove", "--widths", widths, "--wrt", "a^(2)_k", "--claim", WRONG_BOUND]
+    )
+    assert r.exit_code == 1 and r.stdout.startswith("REFUTED"), r.output
+    assert f"widths = {widths}" in r.stdout and "internal error" not in r.output
+    # in a claim file, such a line is one refuted line among the others
+    f = tmp_path / "claims.txt"
+    f.write_text(f"a^(2)_k: {WRONG_BOUND}\nb^(3)_j: sigma'(z^(3)_j) * 2*(a^(3)_j - y_j)\n")
+    r = CliRunner().invoke(main, ["prove", "--widths", widths, "--claim-file", str(f)])
+    lines = [line.split()[2] for line in r.stdout.splitlines() if line.startswith("line ")]
+    assert r.exit_code == 1 and lines == ["REFUTED", "PROVED"], r.output
+
+
+def test_the_half_convention_hint_names_the_loss_that_proves_the_claim():
+    claim = "a^(2)_k * sigma'(z^(3)_j) * (a^(3)_j - y_j)"
+    r = run("--wrt", "w^(3)_jk", "--claim", claim)
+    assert r.exit_code == 1
+    assert "hint: your expression is exactly ½ of the derivative" in r.stdout
+    assert "give --loss half-squared" in r.stdout
+    assert run("--loss", "half-squared", "--wrt", "w^(3)_jk", "--claim", claim).exit_code == 0
+    # and back: the squared loss's claim under --loss half-squared names --loss squared
+    r = run("--loss", "half-squared", "--wrt", "w^(3)_jk", "--claim", SEED_W3)
+    assert r.exit_code == 1 and "exactly 2 times the derivative" in r.stdout
+    assert "give --loss squared" in r.stdout
+
+
+def test_the_cross_entropy_hint_leads_to_the_claim_without_sigma_prime():
+    r = run(
+        "--loss", "cross-entropy", "--wrt", "b^(3)_j", "--claim", "(a^(3)_j - y_j)*sigma'(z^(3)_j)"
+    )
+    assert (
+        r.exit_code == 1 and "hint: looks like sigma'(z^(L)) is kept where it cancels" in r.stdout
+    )
+    r = run("--loss", "cross-entropy", "--wrt", "b^(3)_j", "--claim", "a^(3)_j - y_j")
+    assert r.exit_code == 0, r.output

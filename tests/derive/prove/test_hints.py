@@ -1,5 +1,6 @@
 import random
 import re
+from pathlib import Path
 
 import pytest
 
@@ -320,3 +321,34 @@ def test_the_output_layers_words_are_not_the_derived_gradient():
     for name, spec, wrt, claim, *_ in CASES:
         v = prove(spec, wrt, claim)
         assert v.truth not in v.hint, name
+
+
+def documented_mistakes():
+    """The rows of docs/prove.md's table of mistakes: (options, --wrt, claim, the hint's words)."""
+    text = (Path(__file__).resolve().parents[3] / "docs" / "prove.md").read_text()
+    section = text[text.index("### Mistakes") : text.index("### A whole derivation")]
+    rows = [line for line in section.splitlines() if line.startswith("| ")][2:]  # no header
+    out = []
+    for row in rows:
+        _, example, said = (cell.strip() for cell in row.strip("|").split(" | "))
+        *options, wrt, claim = re.findall(r"`([^`]+)`", example)
+        out.append(pytest.param(options, wrt.rstrip(":"), claim, said, id=wrt + " " + claim))
+    return out
+
+
+@pytest.mark.parametrize(("options", "wrt", "claim", "said"), documented_mistakes())
+def test_each_documented_mistake_gets_the_hint_the_docs_show(options, wrt, claim, said):
+    settings = dict(option.split() for option in options)
+    widths = settings.get("--widths")
+    spec = NetworkSpec(
+        layers=3,
+        widths=tuple(map(int, widths.split(","))) if widths else None,
+        loss=settings.get("--loss", "squared"),
+    )
+    hint = prove(spec, wrt, claim).hint
+    first, *more = said.split(" ... ")
+    assert hint.startswith(first) and all(part in hint for part in more), hint
+
+
+def test_the_docs_show_every_row():
+    assert len(documented_mistakes()) == len(MISTAKES)
