@@ -51,6 +51,8 @@ def _check_network(activation: str, depth: int, loss: str, seeds: int = SEEDS) -
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # the sweep's safety net: ~10 min on a quiet 2-core machine, 900 s
+# (the suite's) is too close to a busy machine's time for a net meant to catch a hang
 def test_generated_code_never_fails_a_correct_check():
     _sweep(SEEDS)
 
