@@ -7,10 +7,10 @@ the reference does not share. Three independent causes multiply:
 - the sign (−1): (y − a) written for (a − y), or the negative gradient returned (ascent);
 - the loss's scale (½ or 2): a C_0 of half (or twice) the loss checked; when another row of the
   loss table is exactly that, the hint names it and its ``--loss``;
-- the batch (n or 1/n, n the batch size): the cost summed over the samples instead of averaged,
-  or the mean taken twice.
+- the batch (n or 1/n, n the batch size): the cost summed over the samples where the reference
+  averages, or averaged where it sums (``spec.COSTS``), or the batch size applied twice.
 
-``readings(loss, n)`` lists the products of these, simplest first, one ``Reading`` per value
+``readings(loss, n, cost)`` lists the products of these, simplest first, one ``Reading`` per value
 (causes that give the same value, such as 2 and n/2 at n = 4, are named together); the check
 divides the candidate by each ``value`` in turn and compares again with its own tolerances
 (``run``), so a factor is named only when every compared entry agrees with it.
@@ -30,6 +30,7 @@ from functools import cache
 import sympy as sp
 
 from bpverify.derive import LOSSES
+from bpverify.derive.spec import COSTS, DEFAULT_COST
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class _Cause:
     top: str
     bottom: str
     hint: str
+    alone: bool = False  # a slip seen alone (or with the sign), not beside a convention
 
 
 SIGN = _Cause(
@@ -72,22 +74,37 @@ SIGN = _Cause(
     "",
     "the sign flipped: (y − a) written for (a − y), or the negative gradient (ascent) returned",
 )
-SUMMED = _Cause(
-    Fraction(1),
-    1,
-    "n",
-    "",
-    "summed over the batch instead of averaged (the reference is the gradient of the mean cost "
-    "C = (1/n) Σ C_i)",
-)
-MEAN_TWICE = _Cause(
-    Fraction(1),
-    -1,
-    "",
-    "n",
-    "divided by the batch size twice (the reference is the gradient of the mean cost "
-    "C = (1/n) Σ C_i, one 1/n)",
-)
+
+
+def _batch_causes(cost: str) -> list[_Cause]:
+    """n and 1/n: another cost over the samples (a row of ``spec.COSTS``) where there is one,
+    the batch size applied twice (or once more) where there is none."""
+    n = sp.Symbol("n", positive=True)
+    ours = COSTS[cost](n)
+    causes = {}
+    for other, scale in COSTS.items():
+        power = sp.simplify(scale(n) / ours).as_base_exp()
+        if other != cost and power[0] == n and power[1] in (1, -1):
+            causes[int(power[1])] = (
+                f"the {other} over the batch ({_written(scale(n))}) instead of the {cost} "
+                f"(the reference, {_written(ours)})? use --cost {other}",
+                False,
+            )
+    slips = {
+        -1: f"divided by the batch size n twice (the reference is {_written(ours)})",
+        1: f"multiplied by the batch size n once too often (the reference is {_written(ours)})",
+    }
+    for power, hint in slips.items():
+        causes.setdefault(power, (hint, True))
+    return [
+        _Cause(Fraction(1), p, "n" if p > 0 else "", "n" if p < 0 else "", hint, alone)
+        for p, (hint, alone) in sorted(causes.items(), reverse=True)
+    ]
+
+
+def _written(scale: sp.Expr) -> str:
+    """The cost with this factor: "C = (1/n) Σ C_i", "C = Σ C_i"."""
+    return "C = Σ C_i" if scale == 1 else f"C = ({sp.sstr(scale)}) Σ C_i"
 
 
 def _loss_causes(loss: str) -> list[_Cause]:
@@ -122,10 +139,11 @@ def _partner(loss: str, scale: Fraction) -> str:
 
 
 @cache
-def readings(loss: str, n: int) -> tuple[Reading, ...]:
-    """Every explanation of a constant factor for a network with this loss and batch size n:
-    one cause or two, simplest first, one reading per value (never 1)."""
-    groups = [[SIGN], _loss_causes(loss), [SUMMED, MEAN_TWICE]]
+def readings(loss: str, n: int, cost: str = DEFAULT_COST) -> tuple[Reading, ...]:
+    """Every explanation of a constant factor for a network with this loss, batch size n and
+    cost over the samples (``spec.COSTS``): one cause or two, simplest first, one reading per
+    value (never 1)."""
+    groups = [[SIGN], _loss_causes(loss), _batch_causes(cost)]
     by_value: dict[float, list[Reading]] = {}
     for size in (1, 2):
         for chosen in itertools.combinations(groups, size):
@@ -139,8 +157,9 @@ def readings(loss: str, n: int) -> tuple[Reading, ...]:
 
 
 def _plausible(causes: tuple[_Cause, ...]) -> bool:
-    """A mean taken twice happens alone (or with a flipped sign), not beside a scaled loss."""
-    return MEAN_TWICE not in causes or all(c in (SIGN, MEAN_TWICE) for c in causes)
+    """A slip of the batch size is read alone (or with a flipped sign), not beside a scaled
+    loss: 2/n is no likelier than any other number."""
+    return not any(c.alone for c in causes) or all(c.alone or c is SIGN for c in causes)
 
 
 def _reading(causes: tuple[_Cause, ...], ratio: Fraction, n: int) -> Reading:

@@ -44,7 +44,7 @@ from .finite import EPS, STENCILS, FiniteDifferences, analytic, default_method
 from .options import AUTO, ONE_HOT, SOFT, CheckOptions, OptionError
 from .report import Problem, Report
 
-NETWORK_SETTINGS = ("activation", "loss", "leaky_slope")
+NETWORK_SETTINGS = ("activation", "loss", "leaky_slope", "cost", "l2")
 """The keywords of ``check_gradients`` that complete a network given as widths."""
 
 KINK_REDRAWS = 50
@@ -139,12 +139,13 @@ def check_gradients(
 
     Arguments:
         network: a ``NetworkSpec``, or the widths n_0, ..., n_L; then the keywords
-            ``activation``, ``loss`` and ``leaky_slope`` complete it (``NetworkSpec`` defaults).
+            ``activation``, ``loss``, ``leaky_slope``, ``cost`` and ``l2`` complete it
+            (``NetworkSpec`` defaults).
         grad_fn: the code under test, ``grad_fn(params, X, Y) -> dict`` in the public
             convention, or ``"path/file.py:function"``; None checks the generated code.
         options: a ``CheckOptions`` (dtype, method, points, batch, seed, sample, projection,
-            avoid_kinks, unrolled, rtol, atol, timeout, memory_limit); any of its fields may
-            also be given as a keyword, which replaces the value in ``options``.
+            avoid_kinks, unrolled, rtol, atol, timeout, memory_limit, targets); any of its
+            fields may also be given as a keyword, which replaces the value in ``options``.
         at: one given point to check at, instead of ``options.points`` random ones.
         name: a label for the report.
         progress: called with a short message as each stage starts (the command line shows
@@ -298,7 +299,7 @@ class _Run:
     def point(self, point, p, rng, sample, projection, avoid_kinks) -> list[Comparison]:
         spec = self.spec
         shapes = _shapes(spec, point.X.shape[0])
-        self.readings = readings(spec.loss, point.X.shape[0])
+        self.readings = readings(spec.loss, point.X.shape[0], spec.cost)
         entries = None
         if sample is not None:
             entries = {k: _sample(rng, s, sample) for k, s in shapes.items()}

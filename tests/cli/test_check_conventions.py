@@ -88,8 +88,8 @@ def test_a_sum_over_the_batch_says_factor_n_with_the_batch_size(tmp_path):
     assert r.exit_code == 1, r.output
     assert _hint(r.stdout).startswith(
         "hint: factor n (n = 5, the batch size) on W1, b1, W2, b2: yours is n × the reference: "
-        "summed over the batch instead of averaged (the reference is the gradient of the mean "
-        "cost C = (1/n) Σ C_i)"
+        "the sum over the batch (C = Σ C_i) instead of the mean (the reference, "
+        "C = (1/n) Σ C_i)? use --cost sum"
     )
 
 

@@ -9,8 +9,8 @@ from bpverify.numeric.check import factors
 from bpverify.numeric.check.factors import readings
 
 
-def _by_value(loss, n):
-    return {r.value: r for r in readings(loss, n)}
+def _by_value(loss, n, cost="mean"):
+    return {r.value: r for r in readings(loss, n, cost)}
 
 
 def test_the_docstring_examples_run():
@@ -42,9 +42,25 @@ def test_the_batch_size_factors_show_n():
     summed, twice = _by_value("squared", 5)[5.0], _by_value("squared", 5)[0.2]
     assert summed.name == twice.name == "factor n (n = 5, the batch size)"
     assert summed.says == "yours is n × the reference"
-    assert summed.hint.startswith("summed over the batch instead of averaged")
-    assert "mean cost C = (1/n) Σ C_i" in summed.hint
-    assert twice.says == "yours is 1/n of the reference" and "twice" in twice.hint
+    assert summed.hint == (
+        "the sum over the batch (C = Σ C_i) instead of the mean (the reference, "
+        "C = (1/n) Σ C_i)? use --cost sum"
+    )
+    assert twice.says == "yours is 1/n of the reference"
+    assert twice.hint == "divided by the batch size n twice (the reference is C = (1/n) Σ C_i)"
+
+
+def test_against_the_summed_cost_an_average_is_told_to_use_the_mean():
+    averaged, times_n = _by_value("squared", 5, "sum")[0.2], _by_value("squared", 5, "sum")[5.0]
+    assert averaged.says == "yours is 1/n of the reference"
+    assert averaged.hint == (
+        "the mean over the batch (C = (1/n) Σ C_i) instead of the sum (the reference, "
+        "C = Σ C_i)? use --cost mean"
+    )
+    assert times_n.hint.startswith("multiplied by the batch size n once too often")
+    half_mean = _by_value("squared", 5, "sum")[0.1]  # the ½ convention, averaged
+    assert half_mean.name == "factor 2n (n = 5, the batch size)"
+    assert "use --loss half-squared; and the mean over the batch" in half_mean.hint
 
 
 @pytest.mark.parametrize(
