@@ -29,6 +29,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from ..activations import ACTIVATIONS
 from ..notation import NetworkSymbols, network_symbols, split_name
 from ..spec import NetworkSpec
+from .branches import as_indicators
 from .drawing import one_line
 from .grammar import (
     GENERIC_FUNCTIONS,
@@ -53,9 +54,23 @@ _CHAINS = {
 """Left-recursive rules: a chain of them is one sum or one product."""
 
 
+_SHAPING = (
+    "OPEN",
+    "CLOSE",
+    "FRAC",
+    "MULOP",
+    "CASES",
+    "ENDCASES",
+    "ROWSEP",
+    "AMP",
+    "FOR",
+    "OTHERWISE",
+)
+
+
 def _punctuation(node) -> bool:
     """Tokens that only shape the tree: brackets, \\frac, the multiplication sign."""
-    return getattr(node, "type", None) in ("OPEN", "CLOSE", "FRAC", "MULOP")
+    return getattr(node, "type", None) in _SHAPING
 
 
 def index_symbol(letter: str) -> sp.Symbol:
@@ -80,6 +95,26 @@ _QUANTITY = {"w": "W", "b": "b", "a": "a", "z": "z"}
 
 _PRIMED = re.compile(r"\s*(?:'|′|’|\^\s*\{?\s*\\prime\s*\}?)$")
 """The derivative's mark at the end of a function's name: ', ′, ^{\\prime}."""
+
+_RELATIONS = {
+    "<": sp.StrictLessThan,
+    ">": sp.StrictGreaterThan,
+    "<=": sp.LessThan,
+    ">=": sp.GreaterThan,
+    "le": sp.LessThan,
+    "leq": sp.LessThan,
+    "≤": sp.LessThan,
+    "ge": sp.GreaterThan,
+    "geq": sp.GreaterThan,
+    "≥": sp.GreaterThan,
+}
+"""The comparisons a branch's condition may make."""
+
+_ALIGN = re.compile(r"&\s*$")
+"""The & of LaTeX's &= (an align environment's column) at the end of a left-hand side."""
+
+_END_OF_ROW = re.compile(r"\\\\\s*$")
+"""The \\\\ that ends a row of an align environment, at the end of a right-hand side."""
 
 _WIDTH = re.compile(r"n\s*_\s*(?:\{\s*(L\s*[-−]\s*\d+|L|\d+)\s*\}|(\d|L))")
 """n_{L-1}, n_{2}, n_L, n_2: a width; unbraced, its layer is one character (n_L-1 = n_L - 1)."""
@@ -131,10 +166,10 @@ def split_claim(text: str) -> tuple[list[str], str]:
     for at, c in enumerate(text):
         depth += c in "([{"
         depth -= c in ")]}"
-        if c == "=" and depth == 0:
-            parts.append(text[start:at])
+        if c == "=" and depth == 0 and text[at - 1 : at] not in ("<", ">"):
+            parts.append(_ALIGN.sub("", text[start:at]))
             start = at + 1
-    return parts, text[start:]
+    return parts, _END_OF_ROW.sub("", text[start:])
 
 
 def _left_targets(spec: NetworkSpec, text: str) -> list[Target]:
@@ -268,6 +303,8 @@ class _Builder:
             return self.sum(letter, None, self.build(args[1]), str(args[0]))
         if rule == "bigsum":
             return self.bigsum(str(args[0]), self.build(args[1]))
+        if rule == "piecewise":
+            return self.piecewise(args[0])
         if rule in ("group", "start"):
             return self.build(args[0])
         raise ClaimError(f"cannot read the claim: unexpected {rule}")  # not reached: whitelist
@@ -391,6 +428,22 @@ class _Builder:
             f"cannot tell which layer's activation {func} is: the layers have different "
             "activations, so write its argument as z^(l)_j"
         )
+
+    def piecewise(self, rows) -> sp.Expr:
+        """\\begin{cases} v & \\text{for} c \\\\ ... \\end{cases} as v [c] + ... (indicators,
+        as ``truth`` writes the derived branches, so that no sum folds them)."""
+        pairs = []
+        for row in (c for c in rows.children if not _punctuation(c)):
+            parts = [c for c in row.children if not _punctuation(c)]
+            value = self.build(parts[0])
+            if row.data == "otherwise":
+                pairs.append((value, sp.true))
+                continue
+            left, relation, right = self.build(parts[1]), str(parts[2]), self.build(parts[3])
+            pairs.append((value, _RELATIONS[relation.lstrip("\\")](left, right)))
+        if pairs[-1][1] is not sp.true:
+            pairs.append((sp.Integer(0), sp.true))
+        return as_indicators(sp.Piecewise(*pairs))
 
     def bigsum(self, token: str, body: sp.Expr) -> sp.Expr:
         """\\sum_j, or with bounds: _{j=0}^{n_L-1} (n_L - 1: a width with a layer of more than

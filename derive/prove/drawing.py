@@ -21,6 +21,7 @@ from ..limits import LIMITS, limit
 from .grammar import ClaimError
 
 _GLYPHS = "╲╱‾─⎛⎜⎝⎞⎟⎠⎧⎨⎩⎪⎫⎬⎭"
+_ROW_BREAK = " \\\\ "
 _SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 
 
@@ -68,12 +69,7 @@ def _read(lines: list[str], depth: int) -> str:
         return ""
     if len(rows) == 1:
         return rows[0].strip()
-    if any(c in row for row in rows for c in "⎧⎨⎩⎪"):
-        raise ClaimError(
-            "the drawing holds cases (a loss with branches), which the claim language does not "
-            "write: prove each branch on its own"
-        )
-    for reader in (_sum, _brackets, _fraction):
+    for reader in (_sum, _brackets, _cases, _fraction):
         found = reader(rows, lambda part: _read(part, depth - 1))
         if found is not None:
             return found
@@ -150,3 +146,34 @@ def _fraction(rows: list[str], read: Callable[[list[str]], str]) -> str | None:
     before = read([row[:start] for row in rows])
     after = read([row[end:] for row in rows])
     return f"{before} (({numerator})/({denominator})) {after}".strip()
+
+
+def _cases(rows: list[str], read: Callable[[list[str]], str]) -> str | None:
+    """A brace ⎧ ⎨ ⎩ spanning every row, its branches to the right ("value  for condition" or
+    "value  otherwise", blank rows between them), as \\begin{cases} ... \\end{cases}."""
+    brace = next((c for c in range(len(rows[0])) if rows[0][c] == "⎧" and rows[-1][c] == "⎩"), None)
+    if brace is None or not all(row[brace] in "⎪⎨" for row in rows[1:-1]):
+        return None
+    right = _columns(rows, brace + 1)
+    branches, group = [], []
+    for row in [*right, ""]:
+        if row.strip():
+            group.append(row)
+        elif group:
+            branches.append(_branch(group, read))
+            group = []
+    before = read(_columns(rows, 0, brace))
+    rows_text = _ROW_BREAK.join(branches)
+    return f"{before} \\begin{{cases}} {rows_text} \\end{{cases}}".strip()
+
+
+def _branch(rows: list[str], read: Callable[[list[str]], str]) -> str:
+    """One branch of a drawn Piecewise: its value, then for and its condition, or otherwise."""
+    for word, latex in (("for", "\\text{for}"), ("otherwise", "\\text{otherwise}")):
+        found = [m.start() for row in rows for m in re.finditer(rf"(?<!\S){word}(?!\S)", row)]
+        if found:
+            at = found[0]
+            value = read(_columns(rows, 0, at))
+            rest = read(_columns(rows, at + len(word))) if word == "for" else ""
+            return f"{value} & {latex} {rest}".rstrip()
+    raise ClaimError("cannot read a branch of the drawn cases: paste the rule from --format latex")

@@ -106,11 +106,15 @@ GRAMMAR = rf"""
     | DELTA                      -> delta
     | FUNC group                 -> call
     | SUMCALL group              -> plainsum
+    | CASES rows ENDCASES        -> piecewise
     | FRAC "{{" sum "}}" "{{" sum "}}" -> div
     | group
 ?group: OPEN sum CLOSE
     | "{{" sum "}}"
 bigsum: LSUM product
+rows: case (ROWSEP case)* ROWSEP?
+case: sum AMP FOR sum RELOP sum  -> when
+    | sum AMP OTHERWISE          -> otherwise
 exponent: EXPINT | "{{" EXPINT "}}" | OPEN EXPINT CLOSE
 
 VAR: /{_VAR}/
@@ -121,12 +125,19 @@ SUMCALL: /(?:sum|Σ)_(?:\{{[a-z]\}}|[a-z])/
 LSUM: /{_LSUM}/
 FRAC: /\\d?frac/
 MINUS: /{_MINUS}/
+CASES: /\\begin\s*\{{\s*cases\s*\}}/
+ENDCASES: /\\end\s*\{{\s*cases\s*\}}/
+ROWSEP: /\\\\/
+AMP: /&/
+FOR: /\\text\s*\{{\s*(?:for|if)\s*\}}|\\mathrm\s*\{{\s*(?:for|if)\s*\}}/
+OTHERWISE: /\\text\s*\{{\s*(?:otherwise|else)\s*\}}/
+RELOP: /<=|>=|\\geq?|\\leq?|≥|≤|<|>/
 MULOP: /\*|\\cdot|\\times|\\odot|·|⋅|×|⊙|∘/
 OPEN: /(?:\\left|\\[bB]igg?l?)\s*[(\[]|\(|\[/
 CLOSE: /(?:\\right|\\[bB]igg?r?)\s*[)\]]|\)|\]/
 NUMBER: /\d+(\.\d+)?/
 EXPINT: /[-+−]?\d+/
-SPACE: /\s+|\\[,;:! ]|\\q?quad|\\\\|&/
+SPACE: /\s+|\\[,;:! ]|\\q?quad/
 %ignore SPACE
 """
 

@@ -225,3 +225,17 @@ def test_a_pasted_left_hand_side_is_read_and_checked():
 def test_a_left_hand_side_that_disagrees_or_is_not_a_derivative_is_bad_input(wrt, text, message):
     with pytest.raises(ClaimError, match=message):
         claim_wrt(SPEC, wrt, text)
+
+
+def test_cases_are_indicators_and_align_marks_are_skipped():
+    a, y = S.layers[3].a[j, 0], S.y[j, 0]
+    text = (
+        r"\begin{cases} 1 & \text{for}\: a^{(3)}_{j} - y_{j} > 1 \\ "
+        r"a^{(3)}_{j} & \text{otherwise} \end{cases}"
+    )
+    e = parse_claim(SPEC, text)
+    assert e.xreplace({a: 3, y: 1}) == 1 and e.xreplace({a: 2, y: 1}) == 2
+    no_otherwise = parse_claim(SPEC, r"\begin{cases} 1 & \text{for} a^{(3)}_{j} \leq 0 \end{cases}")
+    assert no_otherwise.xreplace({a: 1}) == 0
+    assert split_claim(r"dC/db^(3)_j &= y_j \\") == (["dC/db^(3)_j "], " y_j ")
+    assert split_claim("a^(3)_j >= 1") == ([], "a^(3)_j >= 1")

@@ -62,9 +62,19 @@ def test_one_line_is_left_alone():
         assert one_line(text) == text
 
 
-def test_cases_and_unknown_drawings_are_refused_with_the_fix():
-    with pytest.raises(ClaimError, match="cases"):
-        one_line("⎧1  for x\n⎨\n⎩0  otherwise")
+def test_drawn_cases_read_as_latex_cases():
+    expr = sp.Piecewise((1, A2[j, 0] - Y[j, 0] > 1), (A2[j, 0] - Y[j, 0], True))
+    line = one_line(pretty(expr))
+    assert line.startswith("\\begin{cases} 1 & \\text{for} a2[j] - y[j] > 1 \\\\ ")
+    claim = parse_claim(SPEC, pretty(expr))
+    for a, y in [(3, 1), (1, 1)]:
+        point = {A2[j, 0]: a, Y[j, 0]: y}
+        assert claim.xreplace(point) == expr.xreplace(point)
+
+
+def test_unknown_drawings_are_refused_with_the_fix():
+    with pytest.raises(ClaimError, match="branch"):
+        one_line("⎧1  when x\n⎨\n⎩0  otherwise")
     with pytest.raises(ClaimError, match="--format latex"):
         one_line("   2\ny[j] ─")
 

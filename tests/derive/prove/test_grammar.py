@@ -191,7 +191,8 @@ def test_a_letter_layer_is_refused_with_the_fix():
         "a^(2)_k σ′(z^(3)_j) 2(a^(3)_j − y_j)",
         "a^(2)_k · σ'(z^(3)_j) ⋅ 2 ⊙ (a^(3)_j - y_j)",
         r"a^{(2)}_k \odot \big( a^L_j \big) \Big( y_j \Big) \left[ y_j \right] \bigl( y_j \bigr)",
-        r"\sum\limits_{j=1}^{n_L} w^L_{jk} & \\",
+        r"\sum\limits_{j=1}^{n_L} w^L_{jk}",
+        r"\begin{cases} 1 & \text{for}\: a^{(2)}_{j} > 1 \\-1 & \text{otherwise} \end{cases}",
         r"\operatorname{relu}'\left(z^{(1)}_{j}\right) \tanh'(z1[j]) g'(Z^{[2]}_j)",
     ],
 )

@@ -9,11 +9,9 @@ dC_0/da) is given to ``prove`` verbatim:
 - json: each record's ``lhs = latex``, and its ``latex`` alone with the record's left-hand side
   as ``--wrt``;
 - text: each rule as printed, ``lhs =`` and the right-hand side below it, one line or drawn
-  over several (a sum drawn with ╲ ╱, a fraction over a ─ bar).
+  over several (a sum drawn with ╲ ╱, a fraction over a ─ bar, huber's branches in ⎧ ⎨ ⎩).
 
-Matrix-form claims are another step's: ``--form index`` leaves the matrix-form lines out. So is
-the one kind of rule the claim language does not write, a loss with branches (huber prints
-``\\begin{cases}``, and its text draws cases with ⎧ ⎨ ⎩): no network here has one.
+Matrix-form claims are another step's: ``--form index`` leaves the matrix-form lines out.
 """
 
 import json
@@ -33,6 +31,7 @@ NETWORKS = [
     {"widths": "2,3,2", "activation": "relu", "loss": "half-squared"},
     {"widths": "2,2,3,2", "activation": "sigmoid", "loss": "softmax-cross-entropy"},
     {"layers": "3", "activation": "softplus,tanh,identity", "loss": "squared"},
+    {"widths": "2,2,2", "activation": "softplus", "loss": "huber"},
 ]
 
 
@@ -57,7 +56,9 @@ def _derive(net, fmt: str) -> str:
 def latex_claims(net) -> list[tuple[str | None, str]]:
     """Each line of the index-form blocks, verbatim; the quantity is its left-hand side."""
     blocks = re.findall(
-        r"% layer \d+, index form.*?\n\\begin\{align\*\}\n(.*?)\\end", _derive(net, "latex"), re.S
+        r"% layer \d+, index form.*?\n\\begin\{align\*\}\n(.*?)\\end\{align",
+        _derive(net, "latex"),
+        re.S,
     )
     return [(None, line) for block in blocks for line in block.splitlines()]
 
