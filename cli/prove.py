@@ -217,8 +217,12 @@ def _prove_file(worker, spec, wrt, path, as_json, gradescope_path, points, seed)
 
 
 def _text(v) -> str:
-    """A verdict as a few indented lines."""
-    lines = [f"{v.status}  dC_0/d{v.wrt} = {v.claim}", f"  {v.message}"]
+    """A verdict as a few indented lines; a claim that begins with its left-hand side is
+    shown as written."""
+    from bpverify.derive.prove.claims import split_claim
+
+    shown = v.claim if split_claim(v.claim)[0] else f"dC_0/d{v.wrt} = {v.claim}"
+    lines = [f"{v.status}  {shown}", f"  {v.message}"]
     if v.hint:
         lines.append(f"  hint: {v.hint}")
     if v.counterexample:

@@ -123,3 +123,11 @@ def test_n_l_minus_1_is_not_the_width_of_layer_l_minus_1():
 def test_a_power_with_a_unicode_minus():
     spec = NetworkSpec(layers=3)
     assert prove(spec, "b^(3)_j", "δ^(3)_j a^(1)_1^(−1) a^(1)_1").status == "PROVED"
+
+
+def test_a_claim_with_its_left_hand_side_is_shown_as_written():
+    claim = "dC_0/db^(3)_j = δ^(3)_j"
+    result = CliRunner().invoke(
+        main, ["prove", "--layers", "3", "--timeout", "0", "--claim", claim]
+    )
+    assert result.output.splitlines()[0] == f"PROVED  {claim}"
