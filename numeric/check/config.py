@@ -35,6 +35,8 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "activation": (str, list),
     "loss": str,
     "leaky-slope": (int, float, str),
+    "cost": str,
+    "l2": (int, float, str),
     "grad-fn": str,
     "dtype": str,
     "method": str,
@@ -52,7 +54,7 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "targets": str,
 }
 """The keys a network's table may hold, with their TOML types: the network (widths,
-activation, loss, leaky-slope), its label and code (name, grad-fn), and every field of
+activation, loss, leaky-slope, cost, l2), its label and code (name, grad-fn), and every field of
 ``CheckOptions`` with dashes for underscores."""
 
 
@@ -190,6 +192,8 @@ def load_checks(
                 activation=entry.get("activation"),
                 loss=entry.get("loss"),
                 leaky_slope=entry.get("leaky-slope"),
+                cost=entry.get("cost"),
+                l2=entry.get("l2"),
             )
             options = replace(base, **settings)
             options.check_targets(spec.loss, LOSSES[spec.loss].targets)

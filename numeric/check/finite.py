@@ -19,6 +19,10 @@ of z^(l): a^(l) changes in row j only, z^(l+1) by a rank-one update, and from th
 perturbations of the layer run forward together as extra columns (samples) of one matrix.
 Changing a^(l-1) of one sample changes one column of z^(l), and only that sample runs forward.
 
+The cost over the samples is the mean or the sum of C_0 (``spec.cost``); with an L2 penalty
+(``spec.l2``), the change of s(n) lambda/2 W_jk^2 that a perturbation of W_jk makes is added to the
+change of the loss, so the differences are of the whole cost.
+
 Where a derivative of an activation or of the loss jumps (the rows' kinks, where the branches of
 a Piecewise meet: relu' at 0, or the second derivative of a C^1 row such as a Huber loss), an
 entry whose perturbed evaluations move any pre-activation (or output) across or onto such a point
@@ -111,6 +115,7 @@ class FiniteDifferences:
     def __init__(self, spec: NetworkSpec):
         self.spec = spec
         self.L = spec.layers
+        self.l2 = float(spec.l2)
         loss = LOSSES[spec.loss]
         self.owns_output = loss.output_activation is not None
         self.act = {}
@@ -149,6 +154,18 @@ class FiniteDifferences:
             printer=printer,
             docstring_limit=0,
         )
+
+    def _per_batch(self, total, n: int):
+        """The cost of a batch of n samples from the sum of their C_0: divided by n for the mean
+        cost (1 / s(n) = n), by 1 for the sum."""
+        return total / float(1 / self.spec.batch_scale(n))
+
+    def _decay(self, W, dx, n: int):
+        """The change of the L2 penalty s(n) lambda/2 sum W^2 when W moves by dx (same shape, or
+        broadcast): s(n) lambda (W dx + dx^2 / 2), exact for a quadratic."""
+        if not self.l2:
+            return 0.0
+        return self._per_batch(self.l2 * (W * dx + dx * dx / 2), n)
 
     # -- forward ---------------------------------------------------------------------------
     def _activate(self, l: int, z: np.ndarray) -> np.ndarray:
@@ -271,11 +288,13 @@ class FiniteDifferences:
             i, k = np.divmod(idx, a[l].shape[0])
             col = z[l + 1][:, i] + params[f"W{l + 1}"][:, k] * dx
             costs, kink = self._run(l + 1, col, z, i, params, y)
-            return costs / n, kink
+            return self._per_batch(costs, n), kink
         P = len(idx)
+        decay = 0.0
         if kind == "W":
             j, k = np.divmod(idx, params[f"W{l}"].shape[1])
             row = z[l][j] + dx[:, None] * a[l - 1][k]
+            decay = self._decay(params[f"W{l}"][j, k], dx, n)
         else:
             j = idx
             row = z[l][j] + dx[:, None]
@@ -294,7 +313,7 @@ class FiniteDifferences:
             start = l + 1
         costs, crossed = self._run(start, Z.reshape(Z.shape[0], P * n), z, cols, params, y)
         kink |= crossed.reshape(P, n).any(axis=1)
-        return costs.reshape(P, n).sum(axis=1) / n, kink
+        return self._per_batch(costs.reshape(P, n).sum(axis=1), n) + decay, kink
 
     def directional(self, params: dict, X, Y, tangents: dict[str, np.ndarray], method: str):
         """The derivative of C along ``tangents`` (one tensor's name and a direction shaped like
@@ -320,7 +339,8 @@ class FiniteDifferences:
             total, kink = 0.0, False
             for t, w in zip(offsets, weights, strict=True):
                 costs, crossed = self._run(layer, z[layer] + t * h * dz, z, np.arange(n), cast, y)
-                total = total + w * costs.sum() / n
+                decay = np.sum(self._decay(cast[name], t * h * v, n)) if kind == "W" else 0.0
+                total = total + w * (self._per_batch(costs.sum(), n) + decay)
                 kink = kink or bool(crossed.any())
         total = total.imag if method == "complex" else total
         return float(total / h), kink, h

@@ -416,7 +416,7 @@ class _Run:
         ``per_sample`` (dC/da entries, which move one sample) each sample's share of it."""
         if self.method == "complex":
             return 0.0
-        n = len(costs)
+        n = float(1 / self.spec.batch_scale(len(costs)))  # the mean divides by n, the sum by 1
         with np.errstate(all="ignore"):  # an infinite cost leaves no finite difference anyway
             size = costs[:, None] / n if per_sample else np.sum(costs) / n
             return NOISE_SAFETY * EPS * size * self.weight_sum / steps

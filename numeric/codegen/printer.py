@@ -262,6 +262,9 @@ class BackpropPrinter(NumPyPrinter):
         text = self._print(x)
         return f"({text})" if isinstance(x, sp.Add | sp.Mul) else text
 
+    def _print_Rational(self, expr):
+        return f"{expr.p} / {expr.q}"
+
     def _print_Pow(self, expr, rational=False):
         if expr.exp == -1:
             return f"1 / {self._scalar(expr.base)}"

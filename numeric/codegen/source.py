@@ -126,7 +126,8 @@ def _output_delta(derivation):
     product = sp.cancel(rule * act.output_prime(derive_rules.out_k))
     if sp.denom(product).has(derive_rules.out_k):
         return derivation.deltas[last.delta]
-    return derive_rules.lift(product / n, {derive_rules.out_k: last.a, derive_rules.y_k: s.y})
+    scaled = product * spec.batch_scale(n)  # (a - y)/n for the mean cost, a - y for the sum
+    return derive_rules.lift(scaled, {derive_rules.out_k: last.a, derive_rules.y_k: s.y})
 
 
 def _is_product(m) -> bool:
@@ -385,6 +386,7 @@ def generate_source(spec: NetworkSpec) -> str:
     top = s.layers[L]
     cost = net.derivation.cost
     cost_args = [m for m in (top.a, top.z) if cost.has(m)]
+    decayed = [ls.W for ls in s.layers.values() if cost.has(ls.W)]  # the L2 penalty's weights
     forward_doc = (
         f"Every layer's z^(l) and a^(l): returns {_span(net, lambda l: s.layers[l].a)} and, for"
         f" backpropagation, {_span(net, net.kept)}."
@@ -395,18 +397,41 @@ def generate_source(spec: NetworkSpec) -> str:
         ),
         _function(
             "_cost",
-            [*cost_args, s.y, n],
-            "C, the mean over the samples (columns) of the per-sample loss C_0.",
-            [Return(cost)],
+            [*cost_args, s.y, n, *decayed],
+            _cost_doc(spec),
+            _cost_body(cost, decayed),
         ),
         _gradients_function(net, inputs=False),
         _gradients_function(net, inputs=True),
     ]
     printed = [printer.doprint(f) for f in functions]
-    return _module(net, printed, printer.helpers, cost_args)
+    return _module(net, printed, printer.helpers, cost_args, decayed)
 
 
-def _module(net: _Network, functions: list[str], helpers: set[str], cost_args) -> str:
+def _cost_body(cost: sp.MatrixExpr, decayed: list) -> list:
+    """``return C``; with an L2 penalty, C summed a term a line (the loss's, then each weight's
+    squares), which keeps every line short at any depth."""
+    if not decayed:
+        return [Return(cost)]
+    terms = [
+        part
+        for term in sp.MatAdd.make_args(cost)
+        for part in (sp.MatAdd.make_args(sp.expand(term)) if term.has(*decayed) else (term,))
+    ]
+    terms.sort(key=lambda t: t.has(*decayed))
+    total = sp.MatrixSymbol("C", 1, 1)
+    rest = [AddAugmentedAssignment(total, t) for t in terms[1:]]
+    return [Assignment(total, terms[0]), *rest, Return(total)]
+
+
+def _cost_doc(spec: NetworkSpec) -> str:
+    """The docstring of ``_cost``: today's sentence for the mean cost, the batch cost else."""
+    if spec.cost == "mean" and not spec.l2:
+        return "C, the mean over the samples (columns) of the per-sample loss C_0."
+    return f"{spec.conventions}: C_i the per-sample loss of column i."
+
+
+def _module(net: _Network, functions: list[str], helpers: set[str], cost_args, decayed=()) -> str:
     spec, L = net.spec, net.L
     header = []
     for line in report.latex_block(net.derivation, "matrix").splitlines():
@@ -438,6 +463,9 @@ def _module(net: _Network, functions: list[str], helpers: set[str], cost_args) -
     top = net.symbols.layers[L]
     a, z = ("a" if top.a in cost_args else "_"), ("z" if top.z in cost_args else "_")
     cost_call = ", ".join(f"{m.name[0]}[-1]" for m in cost_args)
+    weights = ", *_parameters(params)[::2]" if decayed else ""  # W1, ..., WL: every W decays
+    summary = "the mean" if spec.cost == "mean" else "the sum"
+    penalty = ", plus the L2 penalty" if spec.l2 else ""
     public = f'''def _parameters(params):
     """W1, b1, ..., W{L}, b{L} as the rules read them: each b^(l) as a column."""
 {unpack}
@@ -450,9 +478,9 @@ def forward(params, X):
 
 
 def loss(params, X, Y):
-    """C: the mean over the rows of X and Y of the per-sample loss."""
+    """C: {summary} over the rows of X and Y of the per-sample loss{penalty}."""
     {a}, {z} = _forward(*_parameters(params), X.T)
-    return float(_cost({cost_call}, Y.T, X.shape[0]))
+    return float(_cost({cost_call}, Y.T, X.shape[0]{weights}))
 
 
 def gradients(params, X, Y, activations=False):

@@ -8,6 +8,8 @@ One archive holds, under these names (all plain arrays, loaded without pickle):
 ``layers``, ``widths``  L and n_0 ... n_L
 ``activations``         L activation names; ``loss`` the loss name
 ``leaky_slope``         the exact slope as a string, e.g. ``"1/100"``
+``cost``, ``l2``        the cost over samples (``"mean"`` or ``"sum"``) and the exact L2 decay
+                        as a string; optional (older files: the mean, no decay)
 ``epoch``               epochs completed
 ``optimizer``           the optimiser name, or ``""`` without one
 ``opt.<key>``           the optimiser's ``state_dict()``
@@ -90,6 +92,8 @@ def save_model(
         activations=np.array(spec.activations, dtype=str),
         loss=np.array(spec.loss),
         leaky_slope=np.array(str(spec.leaky_slope)),
+        cost=np.array(spec.cost),
+        l2=np.array(str(spec.l2)),
         epoch=np.array(int(epoch), dtype=np.int64),
         optimizer=np.array(optimizer.name if optimizer is not None else ""),
     )
@@ -147,6 +151,15 @@ def load_model(path: str | os.PathLike[str]) -> tuple[NetworkSpec, dict[str, np.
         raise ModelFileError(
             f"{where} has a bad 'leaky_slope' entry: save the model again"
         ) from None
+    conventions = {}
+    if "cost" in arrays:
+        conventions["cost"] = _text(arrays["cost"], "cost", where)
+    if "l2" in arrays:
+        try:
+            l2 = Fraction(_text(arrays["l2"], "l2", where))
+        except ValueError:
+            raise ModelFileError(f"{where} has a bad 'l2' entry: save the model again") from None
+        conventions["l2"] = sp.Rational(l2.numerator, l2.denominator)
     try:
         spec = NetworkSpec(
             layers=layers,
@@ -154,6 +167,7 @@ def load_model(path: str | os.PathLike[str]) -> tuple[NetworkSpec, dict[str, np.
             activations=tuple(str(a) for a in activations),
             loss=loss,
             leaky_slope=sp.Rational(slope.numerator, slope.denominator),
+            **conventions,
         )
     except ValueError as e:
         raise ModelFileError(

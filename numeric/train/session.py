@@ -48,8 +48,9 @@ def network_for(
     **settings: Any,
 ) -> NetworkSpec:
     """The network to train on ``dataset``: the ``hidden`` widths between the data's input and
-    output widths, or ``widths`` as given; ``settings`` (layers, activation, loss, leaky_slope)
-    as in ``parse_spec``. Raises SpecError, or DataError when the widths do not fit the data."""
+    output widths, or ``widths`` as given; ``settings`` (layers, activation, loss, leaky_slope,
+    cost, l2) as in ``parse_spec``. Raises SpecError, or DataError when the widths do not fit
+    the data."""
     if hidden is not None and widths is not None:
         raise SpecError("give --widths or --hidden, not both")
     if hidden is not None:

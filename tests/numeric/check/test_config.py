@@ -184,7 +184,7 @@ def test_a_tool_bpverify_that_is_not_a_table_is_a_config_error(tmp_path, value):
 
 def test_the_keys_are_the_network_the_label_and_every_check_option():
     options = {f.name.replace("_", "-") for f in fields(CheckOptions)}
-    network = {"widths", "activation", "loss", "leaky-slope"}
+    network = {"widths", "activation", "loss", "leaky-slope", "cost", "l2"}
     assert set(KEYS) == network | {"name", "grad-fn"} | options
 
 
@@ -262,3 +262,11 @@ def test_one_hot_targets_from_the_file(tmp_path):
     text = '[[check]]\nwidths = [2, 3]\nloss = "softmax-cross-entropy"\ntargets = "one-hot"\n'
     (entry,) = load_checks(_write(tmp_path, "bpverify.toml", text))
     assert entry.options.targets == "one-hot"
+
+
+def test_a_network_takes_its_cost_and_l2_from_the_file(tmp_path):
+    text = '[[tool.bpverify.check]]\nwidths = "2,3,1"\ncost = "sum"\nl2 = 0.1\n'
+    (check,) = load_checks(_write(tmp_path, "pyproject.toml", text))
+    assert (check.spec.cost, str(check.spec.l2)) == ("sum", "1/10")
+    with pytest.raises(ConfigError, match="l2"):
+        load_checks(_write(tmp_path, "pyproject.toml", text.replace("0.1", "-1")))

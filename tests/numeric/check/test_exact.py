@@ -257,3 +257,21 @@ def test_check_with_unrolled_adds_a_passing_row_per_tensor():
     rows = [c for c in report.comparisons if c.pair == ("symbolic", "unrolled")]
     assert report.passed, report.table()
     assert {c.tensor for c in rows} == {"W1", "b1", "W2", "b2", "dC_da0"}
+
+
+@pytest.mark.parametrize("cost", ["mean", "sum"])
+def test_the_rules_of_a_convention_agree_with_its_unrolled_cost(cost):
+    # the penalty and the sum over samples reach the 34-digit reference through the rules alone;
+    # the written-out cost is differentiated separately, so both must carry the convention
+    spec = NetworkSpec(2, (2, 3, 2), "tanh", cost=cost, l2=sp.Rational(1, 10))
+    p = random_point(spec, np.random.default_rng(4), 3)
+    exact = Exact(spec).gradients(p.params, p.X, p.Y)
+    unrolled = Unrolled(spec, 3).gradients(p.params, p.X, p.Y)
+    for key, want in unrolled.items():
+        np.testing.assert_allclose(exact[key], want, rtol=1e-14, atol=1e-300)
+    plain = Exact(NetworkSpec(2, (2, 3, 2), "tanh", cost=cost)).gradients(p.params, p.X, p.Y)
+    scale = 1 / 3 if cost == "mean" else 1
+    # each side rounded once to float64: their difference is exact to a few ulps of the larger
+    ulps = 4 * np.finfo(float).eps * np.max(np.abs(exact["W1"]))
+    np.testing.assert_allclose(exact["W1"] - plain["W1"], scale * p.params["W1"] / 10, atol=ulps)
+    np.testing.assert_array_equal(exact["b1"], plain["b1"])

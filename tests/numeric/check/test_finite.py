@@ -358,3 +358,19 @@ def test_an_activation_without_spellings_is_checked_like_the_others(monkeypatch)
     p = _kink_point(1e-6)
     fd = FiniteDifferences(NetworkSpec(2, (1, 1, 1), (row.name, "identity")))
     assert fd.differences(p.params, p.X, p.Y).kinks["b1"].all()
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("cost", ["mean", "sum"])
+def test_differences_of_the_cost_carry_its_convention(method, cost):
+    # the penalty's change is added to the loss's: every method agrees with the exact rules
+    spec = NetworkSpec(2, (3, 4, 2), "tanh", cost=cost, l2=sp.Rational(3, 10))
+    p = _point(spec)
+    fd = FiniteDifferences(spec).differences(p.params, p.X, p.Y, method)
+    truth = Exact(spec).gradients(p.params, p.X, p.Y)
+    rtol, atol = TOLERANCES[method]
+    for key, want in truth.items():
+        assert _within(fd.values[key], want, rtol, atol).all(), key
+    v = np.random.default_rng(0).standard_normal(p.params["W2"].shape)
+    slope, _, _ = FiniteDifferences(spec).directional(p.params, p.X, p.Y, {"W2": v}, method)
+    assert slope == pytest.approx(np.sum(v * truth["W2"]), rel=1e-6)

@@ -312,6 +312,9 @@ def test_generated_module_imports_with_only_numpy_and_matches_bit_for_bit(tmp_pa
         NetworkSpec(3, None, "tanh", "softmax-cross-entropy"),
         NetworkSpec(3, (2, 3, 3, 1), "tanh,relu,sigmoid", "cross-entropy"),
         NetworkSpec(30, None, "tanh"),
+        NetworkSpec(3, None, "tanh", "softmax-cross-entropy", cost="sum", l2=sp.Rational(1, 10)),
+        NetworkSpec(3, (2, 3, 3, 1), "tanh,relu,sigmoid", "cross-entropy", cost="sum"),
+        NetworkSpec(30, None, "tanh", l2=sp.Rational(1, 3)),
     ],
     ids=lambda s: s.describe(),
 )
@@ -375,3 +378,16 @@ def test_sigmoid_and_its_derivative_together_in_float32(helper):
     eps, tiny = np.finfo(np.float32).eps, np.finfo(np.float32).tiny
     np.testing.assert_allclose(a, helper("sigmoid", "sigma")(z), rtol=8 * eps, atol=0)
     np.testing.assert_allclose(d, helper("sigmoid", "sigma_prime")(z), rtol=16 * eps, atol=tiny)
+
+
+def test_the_cost_and_its_docstrings_follow_the_conventions():
+    source = generate_source(NetworkSpec(2, (2, 3, 1), cost="sum", l2=sp.Rational(1, 10)))
+    assert "def _cost(a2, y, n, W1, W2):" in source
+    assert "    C += (1 / 20) * numpy.sum(W1**2)\n" in source
+    assert "dC_dW2 = delta2.dot(a1.T) + (1 / 10) * W2" in source
+    assert (
+        "C: the sum over the rows of X and Y of the per-sample loss, plus the L2 penalty." in source
+    )
+    assert "float(_cost(a[-1], Y.T, X.shape[0], *_parameters(params)[::2]))" in source
+    plain = generate_source(NetworkSpec(2, (2, 3, 1)))
+    assert "def _cost(a2, y, n):" in plain and "C += " not in plain

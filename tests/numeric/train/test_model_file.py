@@ -281,3 +281,14 @@ def test_a_device_is_written_into_never_replaced():
         with pytest.raises(ModelFileError, match="cannot write model file /dev/full"):
             save_model("/dev/full", SPEC, params, optimizer)
         assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+
+
+def test_the_conventions_round_trip_and_older_files_mean_the_mean_cost(tmp_path):
+    spec = NetworkSpec(2, (2, 3, 1), "tanh", cost="sum", l2=sp.Rational(1, 30))
+    params = init_params(spec.widths, spec.activations, np.random.default_rng(0))
+    save_model(tmp_path / "m.npz", spec, params)
+    loaded, _, _ = load_model(tmp_path / "m.npz")
+    assert (loaded.cost, loaded.l2) == ("sum", sp.Rational(1, 30))
+    rewrite_without(tmp_path / "m.npz", tmp_path / "old.npz", "cost", "l2")
+    old, _, _ = load_model(tmp_path / "old.npz")
+    assert (old.cost, old.l2) == ("mean", 0)
