@@ -145,6 +145,15 @@ SPACE: /\s+|\\[,;:! ]|\\q?quad/
 _EXPECTED = {
     "VAR": "a name like a^(2)_k",
     "GRAD": "dC_0/da^(l)_k",
+    "DELTA": "δ^(l)_j",
+    "MULOP": "'*'",
+    "ROWSEP": r"'\\'",
+    "AMP": "'&'",
+    "FOR": r"\text{for}",
+    "OTHERWISE": r"\text{otherwise}",
+    "RELOP": "'<' or '>'",
+    "ENDCASES": r"\end{cases}",
+    "CASES": r"\begin{cases}",
     "NUMBER": "a number",
     "FUNC": "sigma(...)",
     "SUMCALL": "sum_j(...)",
@@ -283,8 +292,8 @@ def _syntax_error(text: str, e: Exception) -> ClaimError:
         bad = text[at : at + 12]
         return ClaimError(
             f"cannot read {bad!r} at column {col}: the claim may use numbers, + - * / ^, "
-            "brackets, a^(l)_k, z^(l)_j, w^(l)_jk, b^(l)_j, y_j, sigma(...), sigma'(...) and "
-            "sum_j(...) (see docs/prove.md)"
+            "brackets, a^(l)_k, z^(l)_j, w^(l)_jk, b^(l)_j, y_j, δ^(l)_j, sigma(...), sigma'(...) "
+            "and sum_j(...) (see the notations in docs/prove.md)"
         )
     if isinstance(e, UnexpectedToken):
         if e.token.type == "$END":
