@@ -131,3 +131,10 @@ def test_a_claim_with_its_left_hand_side_is_shown_as_written():
         main, ["prove", "--layers", "3", "--timeout", "0", "--claim", claim]
     )
     assert result.output.splitlines()[0] == f"PROVED  {claim}"
+
+
+def test_the_readme_formula_pasted_whole_is_proved():
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    (formula,) = re.findall(r"`(∂C_0/∂w_jk\^\(L\) = [^`]*)`", readme)
+    spec = NetworkSpec(layers=3)
+    assert prove(spec, claim_wrt(spec, None, formula), formula).status == "PROVED"
