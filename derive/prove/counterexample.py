@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
@@ -58,6 +58,9 @@ class Probe:
     values: dict
     calls: dict = field(default_factory=dict)
     """sigma(x) and sigma'(x) evaluated here, by (function, x): a sum meets each many times."""
+    sums: dict = field(default_factory=dict)
+    """Each sum's value here, by the sum and the values of its free symbols, with the entries it
+    looked up (None until they are asked for)."""
 
     def evaluate(self, expr: sp.Expr, used: set | None = None) -> sp.Expr:
         """``expr``'s value at this point, to ``EVALUATION_DIGITS`` digits: its tree walked with
@@ -88,14 +91,16 @@ class Probe:
                 used.add(key)
             return self.values[key]
         if isinstance(e, sp.Sum):
-            (var, lo, hi), *more = e.limits
-            body = sp.Sum(e.function, *more) if more else e.function
-            total: sp.Basic = sp.Integer(0)
-            inner = dict(env)
-            for n in range(int(self._value(lo, env, used)), int(self._value(hi, env, used)) + 1):
-                inner[var] = sp.Integer(n)
-                total += self._value(body, inner, used)
-            return total
+            # a sum inside another depends on few of its indices: each value is summed once
+            key = (e, *(env.get(x) for x in _free(e)))
+            value, entries = self.sums.get(key, (None, None))
+            if value is None or (used is not None and entries is None):
+                entries = None if used is None else set()
+                value = self._sum(e, env, entries)
+                self.sums[key] = (value, entries)
+            if used is not None and entries is not None:
+                used |= entries
+            return value
         if type(e) in _CALLS:
             x = sp.Float(self._value(e.args[0], env, used), EVALUATION_DIGITS)
             key = (type(e), x)
@@ -105,6 +110,16 @@ class Probe:
                 self.calls[key] = definition.xreplace({_X: x}).evalf(EVALUATION_DIGITS)
             return self.calls[key]
         return e.func(*(self._value(a, env, used) for a in e.args))
+
+    def _sum(self, e: sp.Sum, env: dict, used: set | None) -> sp.Basic:
+        (var, lo, hi), *more = e.limits
+        body = sp.Sum(e.function, *more) if more else e.function
+        total: sp.Basic = sp.Integer(0)
+        inner = dict(env)
+        for n in range(int(self._value(lo, env, used)), int(self._value(hi, env, used)) + 1):
+            inner[var] = sp.Integer(n)
+            total += self._value(body, inner, used)
+        return total
 
     def describe(self, *exprs: sp.Expr) -> dict[str, str]:
         """The widths, index values and the values of every entry the expressions use."""
@@ -131,6 +146,12 @@ _CALLS = {
 """sigma and sigma' of every elementwise activation, to its row and whether it is sigma'."""
 
 _X = sp.Symbol("x", real=True)
+
+
+@lru_cache(maxsize=4096)
+def _free(e: sp.Sum) -> tuple[sp.Symbol, ...]:
+    """The free symbols of a sum, in a fixed order (found once: SymPy rebuilds the sum)."""
+    return tuple(sorted(e.free_symbols, key=str))
 
 
 @cache

@@ -16,7 +16,7 @@ unit that a network lacks: that probe is then skipped.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import sympy as sp
@@ -55,17 +55,39 @@ def _entry(name: str, i: sp.Expr, j: sp.Expr = sp.S.Zero) -> sp.Indexed:
 
 def _quantity(e: sp.Basic) -> tuple[str, int] | None:
     """("W", 3) for an entry of W3, ("y", 0) for y; None for anything else."""
-    if not isinstance(e, MatrixElement):
+    if isinstance(e, MatrixElement):
+        name = getattr(e.parent, "name", "")
+    elif isinstance(e, sp.Indexed):
+        name = str(e.base)
+    else:
         return None
-    name = getattr(e.parent, "name", "")
     return ("y", 0) if name == "y" else split_name(name)
+
+
+def _name(e: MatrixElement | sp.Indexed) -> str:
+    return e.parent.name if isinstance(e, MatrixElement) else str(e.base)
+
+
+def _at(e: MatrixElement | sp.Indexed) -> tuple[sp.Expr, sp.Expr]:
+    """The row and column of an entry."""
+    return (e.i, e.j) if isinstance(e, MatrixElement) else e.indices
+
+
+def as_entries(expr: sp.Expr) -> sp.Expr:
+    """Every matrix entry of ``expr`` written as ``Indexed``: a mistake rebuilds much of the
+    truth, and a new matrix entry checks its indices against the matrix's shape (symbolic
+    comparisons, about a millisecond each)."""
+    entries = {e: _entry(e.parent.name, e.i, e.j) for e in expr.atoms(MatrixElement)}
+    return expr.xreplace(entries)
+
+
+def _entries(expr: sp.Expr) -> set:
+    return expr.atoms(MatrixElement, sp.Indexed)
 
 
 def _layers_of(expr: sp.Expr, letter: str) -> list[int]:
     """The layers of the entries of ``letter`` (W, a, z) in ``expr``, in order."""
-    return sorted(
-        {q[1] for e in expr.atoms(MatrixElement) if (q := _quantity(e)) and q[0] == letter}
-    )
+    return sorted({q[1] for e in _entries(expr) if (q := _quantity(e)) and q[0] == letter})
 
 
 def _prime_layer(e: sp.Basic) -> int | None:
@@ -141,7 +163,7 @@ def _prime_of_another_layer(task: ProofTask) -> list[Variant]:
                 continue
 
             def moved(e, n=n, row=row):
-                return row.prime(_entry(f"z{n}", e.args[0].i))
+                return row.prime(_entry(f"z{n}", _at(e.args[0])[0]))
 
             out.append((_replace_primes(task.truth, m, moved), {"m": str(m), "wrong": str(n)}))
     return out
@@ -155,7 +177,7 @@ def _weights_transposed(task: ProofTask) -> list[Variant]:
             q = _quantity(e)
             return q is not None and q[0] == "W" and layer in (None, q[1])
 
-        return task.truth.replace(hit, lambda e: _entry(e.parent.name, e.j, e.i))
+        return task.truth.replace(hit, lambda e: _entry(_name(e), *reversed(_at(e))))
 
     layers = _layers_of(task.truth, "W")
     return _each(*(swap(m) for m in (None, *(layers if len(layers) > 1 else ()))))
@@ -171,7 +193,7 @@ def _weights_of_another_layer(task: ProofTask) -> list[Variant]:
                 return _quantity(e) == ("W", m)
 
             def moved(e, n=n):
-                return _entry(f"W{n}", e.i, e.j)
+                return _entry(f"W{n}", *_at(e))
 
             words = {"m": str(m), "wrong": str(n), "below": str(m - 1)}
             out.append((task.truth.replace(hit, moved), words))
@@ -225,7 +247,7 @@ def _output_for_input(task: ProofTask) -> list[Variant]:
     def hit(e) -> bool:
         return _quantity(e) == ("a", layer - 1)
 
-    return _each(task.truth.replace(hit, lambda e: _entry(f"a{layer}", e.i)))
+    return _each(task.truth.replace(hit, lambda e: _entry(f"a{layer}", _at(e)[0])))
 
 
 def _input_missing(task: ProofTask) -> list[Variant]:
@@ -233,8 +255,8 @@ def _input_missing(task: ProofTask) -> list[Variant]:
     if task.target.quantity != "W":
         return []
     below, k = task.target.layer - 1, task.free[1]
-    found = [e for e in task.truth.atoms(MatrixElement) if _quantity(e) == ("a", below)]
-    return _each(*(task.truth.xreplace({e: sp.Integer(1)}) for e in found if e.i == k))
+    found = [e for e in _entries(task.truth) if _quantity(e) == ("a", below)]
+    return _each(*(task.truth.xreplace({e: sp.Integer(1)}) for e in found if _at(e)[0] == k))
 
 
 def _input_kept(task: ProofTask) -> list[Variant]:
@@ -333,7 +355,7 @@ def _with_output_gradient(task: ProofTask, new: sp.Expr) -> list[sp.Expr]:
         return _quantity(e) == ("y", 0)
 
     def changed(e):
-        return y_new.xreplace({out_k: _entry(f"a{L}", e.i), y_k: e})
+        return y_new.xreplace({out_k: _entry(f"a{L}", _at(e)[0]), y_k: e})
 
     return [task.truth.replace(hit, changed)]
 
@@ -454,7 +476,7 @@ def find_hint(task: ProofTask, points: list[Probe]) -> str | None:
             continue
     if not values or difference(values[0][1], values[0][2]) <= TOLERANCE:
         return None
-    for _, hint, mistaken in mistakes(task):
+    for _, hint, mistaken in mistakes(replace(task, truth=as_entries(task.truth))):
         if _matches(mistaken, values):
             return hint
     return constant_multiple(task, values)
