@@ -118,6 +118,8 @@ def check(
     activation,
     loss,
     leaky_slope,
+    cost,
+    l2,
     grad_fn,
     json_path,
     junit_path,
@@ -165,7 +167,7 @@ def check(
     elif config_path:
         raise click.UsageError("give either --config or a network (--widths), not both")
     else:
-        spec = network_spec(layers, widths, activation, loss, leaky_slope)
+        spec = network_spec(layers, widths, activation, loss, leaky_slope, cost, l2)
         checks = [config.ConfiguredCheck("", spec, grad_fn, options)]
     for c in checks:  # every network's options and memory before any network's work
         if not c.spec.symbolic:
@@ -188,5 +190,5 @@ def check(
     return exitcodes.passed(passed == len(reports))
 
 
-NETWORK = ("activation", "loss", "leaky_slope")
+NETWORK = ("activation", "loss", "leaky_slope", "cost", "l2")
 """The options that describe the one network of --widths, not a configured network."""

@@ -61,7 +61,19 @@ HINT = (
     "Seconds the derivation may take; past them bpverify stops it (exit 2).",
 )
 def derive(
-    layers, widths, activation, loss, leaky_slope, form, fmt, output, render, check_rules, timeout
+    layers,
+    widths,
+    activation,
+    loss,
+    leaky_slope,
+    cost,
+    l2,
+    form,
+    fmt,
+    output,
+    render,
+    check_rules,
+    timeout,
 ):
     """Derive dC/dW, dC/db and dC/da^(l-1) of every layer and print them.
 
@@ -69,8 +81,9 @@ def derive(
     Example:
       bpverify derive --layers 3
       bpverify derive --widths 2,3,1 --activation tanh --form unrolled --format text
+      bpverify derive --layers 2 --cost sum --l2 0.01 --form matrix
     """
-    spec = network_spec(layers, widths, activation, loss, leaky_slope)
+    spec = network_spec(layers, widths, activation, loss, leaky_slope, cost, l2)
     check_outputs({"-o": output, "--render": render})
     if render:
         from .render import check_render_path

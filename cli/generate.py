@@ -21,7 +21,7 @@ from .options import (
     "bpverify.derive.budget:BUILD_TIMEOUT",
     "Seconds the derivation and code generation may take; past them bpverify stops (exit 2).",
 )
-def generate(layers, widths, activation, loss, leaky_slope, output, timeout):
+def generate(layers, widths, activation, loss, leaky_slope, cost, l2, output, timeout):
     """Write NumPy code for forward, loss and gradients of the network.
 
     \b
@@ -35,7 +35,7 @@ def generate(layers, widths, activation, loss, leaky_slope, output, timeout):
     """
     from bpverify.numeric import generate_source
 
-    spec = network_spec(layers, widths, activation, loss, leaky_slope)
+    spec = network_spec(layers, widths, activation, loss, leaky_slope, cost, l2)
     check_outputs({"-o": output})
     source = within_timeout(timeout, "the code generation", generate_source, spec)
     if output:

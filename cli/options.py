@@ -107,6 +107,21 @@ network_options = [
         show_default=True,
         help="Slope of leaky_relu for z <= 0.",
     ),
+    click.option(
+        "--cost",
+        type=LibraryChoice("bpverify.derive.spec:COSTS"),
+        default=library("bpverify.derive:NetworkSpec.cost"),
+        show_default=True,
+        help="The cost over the n samples: mean C = (1/n) sum_i C_i, or sum C = sum_i C_i.",
+    ),
+    click.option(
+        "--l2",
+        default=library("bpverify.derive:NetworkSpec.l2"),
+        show_default=True,
+        metavar="LAMBDA",
+        help="L2 weight decay: C gains lambda/(2n) sum_l ||W^(l)||_F^2 (lambda/2 with --cost "
+        "sum); biases are not decayed. 0: none.",
+    ),
 ]
 
 
@@ -117,12 +132,18 @@ def with_network_options(f):
     return functools.wraps(f)(f)
 
 
-def network_spec(layers, widths, activation, loss, leaky_slope):
+def network_spec(layers, widths, activation, loss, leaky_slope, cost=None, l2=None):
     """The ``NetworkSpec`` of the network options (``derive.parse_spec``)."""
     from bpverify.derive import parse_spec
 
     return parse_spec(
-        layers=layers, widths=widths, activation=activation, loss=loss, leaky_slope=leaky_slope
+        layers=layers,
+        widths=widths,
+        activation=activation,
+        loss=loss,
+        leaky_slope=leaky_slope,
+        cost=cost,
+        l2=l2,
     )
 
 

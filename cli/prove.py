@@ -70,6 +70,8 @@ def prove(
     activation,
     loss,
     leaky_slope,
+    cost,
+    l2,
     wrt,
     claim,
     claim_file,
@@ -94,7 +96,8 @@ def prove(
     """
     from bpverify.derive.prove import ClaimError
 
-    spec = network_spec(layers, widths, activation, loss, leaky_slope)
+    # --cost and --l2 shape the batch cost C of matrix claims; index claims are of C_0
+    spec = network_spec(layers, widths, activation, loss, leaky_slope, cost, l2)
     if (claim is None) == (claim_file is None):
         raise ClaimError("give exactly one of --claim TEXT and --claim-file FILE")
     as_json = as_json or fmt == "json"

@@ -47,7 +47,9 @@ DATA_DEFAULT = "by data set, see docs/train.md"
     "--lr",
     type=float,
     default=None,
-    help=f"Learning rate (default: {DATA_DEFAULT}, or the optimiser's own).",
+    help=f"Learning rate (default: {DATA_DEFAULT}, or the optimiser's own). With --cost sum "
+    "the gradients are sums over the minibatch, about batch-size times the mean's: the same rate "
+    "takes larger steps, so a smaller one is usually wanted.",
 )
 @click.option(
     "--epochs",
@@ -102,6 +104,8 @@ def train(
     activation,
     loss,
     leaky_slope,
+    cost,
+    l2,
     hidden,
     optimizer,
     lr,
@@ -123,7 +127,8 @@ def train(
 
     \b
     Each bundled data set has its own defaults for the network and the training, which the
-    summary line names; every option given wins over them.
+    summary line names; every option given wins over them. --l2 LAMBDA adds weight decay
+    (lambda W^(l)/n to each weight gradient with the mean cost).
 
     \b
     Example:
@@ -178,6 +183,8 @@ def train(
             activation=activation,
             loss=loss,
             leaky_slope=leaky_slope,
+            cost=cost,
+            l2=l2,
         )
         params = init_params(spec.widths, spec.activations, rng)
     params = {k: v.astype(dtype) for k, v in params.items()}
@@ -239,7 +246,7 @@ def train(
         click.echo(json.dumps(summary))
 
 
-FROM_MODEL = ("layers", "widths", "hidden", "activation", "loss", "leaky_slope")
+FROM_MODEL = ("layers", "widths", "hidden", "activation", "loss", "leaky_slope", "cost", "l2")
 """The options that describe the network, which a model file given by --load holds."""
 
 

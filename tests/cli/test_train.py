@@ -382,3 +382,23 @@ def test_nan_weights_in_a_model_are_named_not_blamed_on_the_learning_rate(model)
     r = run("--data", "xor", "--load", model)
     _bad(r, "parameter W1 holds NaN", "train the model again")
     assert "--lr" not in r.stderr
+
+
+def test_l2_decays_the_weights_and_the_summary_names_the_convention(tmp_path):
+    args = ["--data", "xor", "--epochs", "200", "--seed", "1", "--json"]
+    norms = {}
+    for l2 in ("0", "1"):
+        result = run(*args, "--l2", l2, "--save", str(tmp_path / f"{l2}.npz"))
+        s = summary(result)
+        assert ("l2 1" in s["network"]) == (l2 == "1")
+        with np.load(tmp_path / f"{l2}.npz") as model:
+            norms[l2] = sum(float(np.sum(model[k] ** 2)) for k in model.files if k[:1] == "W")
+    assert norms["1"] < 0.5 * norms["0"]
+
+
+def test_the_sum_cost_trains_and_is_refused_beside_load(tmp_path):
+    s = summary(run("--data", "xor", "--epochs", "50", "--cost", "sum", "--lr", "0.01", "--json"))
+    assert "sum over samples" in s["network"]
+    run("--data", "xor", "--epochs", "1", "--save", str(tmp_path / "m.npz"))
+    refused = run("--data", "xor", "--load", str(tmp_path / "m.npz"), "--cost", "sum")
+    assert refused.exit_code == 2 and "--cost cannot apply with --load" in refused.output

@@ -22,8 +22,9 @@ def run(*args):
 
 def lines(result):
     assert result.exit_code == 0, result.output
-    *_, line, record = result.stdout.strip().splitlines()
-    return line, json.loads(record)
+    # with --json the summary line goes to stderr and stdout is the JSON object alone
+    line = result.stderr.strip().splitlines()[-1]
+    return line, json.loads(result.stdout)
 
 
 def reached(data, seed):
