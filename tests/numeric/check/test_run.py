@@ -215,3 +215,15 @@ def test_one_hot_targets_leave_the_rest_of_a_seeds_point_as_it_was():
     hard = random_point(spec, np.random.default_rng(3), batch=4, targets=ONE_HOT)
     assert np.array_equal(soft.X, hard.X) and not np.array_equal(soft.Y, hard.Y)
     assert all(np.array_equal(soft.params[k], hard.params[k]) for k in soft.params)
+
+
+def test_against_the_summed_cost_averaged_code_is_told_to_use_the_mean():
+    summed = NetworkSpec(2, (2, 3, 1), "tanh", cost="sum")
+    averaged = check_gradients(summed, off_by(1.0), points=1, batch=5)
+    (reading,) = {c.factor for c in _candidate_failures(averaged)}
+    assert reading.says == "yours is 1/n of the reference"
+    assert reading.hint.endswith("use --cost mean")
+    assert check_gradients(summed, off_by(5.0), points=1, batch=5).passed
+    assert check_gradients(
+        (2, 3, 1), off_by(5.0), points=1, batch=5, cost="sum", activation="tanh"
+    ).passed
