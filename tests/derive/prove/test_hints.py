@@ -352,3 +352,15 @@ def test_each_documented_mistake_gets_the_hint_the_docs_show(options, wrt, claim
 
 def test_the_docs_show_every_row():
     assert len(documented_mistakes()) == len(MISTAKES)
+
+
+def test_the_mistakes_tried_are_bounded(monkeypatch):
+    from bpverify.derive.prove import hints
+
+    claim = "a^(2)_k * sigma'(z^(3)_j) * 2*(y_j - a^(3)_j)"  # the sign, a late row
+    assert prove(SQUARED, "w^(3)_jk", claim).hint.startswith("your expression is -1 times")
+    monkeypatch.setattr(hints, "MOST_MISTAKES", 3)
+    # past the bound the row is not tried; the constant factor still is
+    assert prove(SQUARED, "w^(3)_jk", claim).hint == (
+        "your expression is exactly -1 times the derivative: the sign is flipped"
+    )
