@@ -45,9 +45,6 @@ class Mistake:
     make: Callable[[ProofTask], list[Variant]]
 
 
-# -- the parts of a truth ----------------------------------------------------------------------
-
-
 def _entry(name: str, i: sp.Expr, j: sp.Expr = sp.S.Zero) -> sp.Indexed:
     """The entry (i, j) of the network's quantity ``name`` (``W3``, ``a2``, ``z1``), which a
     probe looks up by name: it may lie outside the network's units."""
@@ -114,17 +111,17 @@ def _neighbours(task: ProofTask, m: int) -> list[int]:
     return [n for n in (m - 1, m + 1) if 1 <= n <= task.spec.layers]
 
 
-def _each(*exprs: sp.Expr, **words: str) -> list[Variant]:
-    return [(e, dict(words)) for e in exprs]
-
-
-# -- the mistakes ------------------------------------------------------------------------------
+def _each(*exprs: sp.Expr) -> list[Variant]:
+    """Variants whose hint needs no words of their own."""
+    return [(e, {}) for e in exprs]
 
 
 def _without_sigma_prime(task: ProofTask) -> list[Variant]:
-    """Every sigma' dropped, then the sigma' of one layer at a time."""
-    layers = (None, *_prime_layers(task))
-    return _each(*(_replace_primes(task.truth, m, lambda e: sp.Integer(1)) for m in layers))
+    """Every sigma' dropped, then (with more than one layer's) the sigma' of one layer at a
+    time."""
+    layers = _prime_layers(task)
+    tried = (None, *(layers if len(layers) > 1 else ()))
+    return _each(*(_replace_primes(task.truth, m, lambda e: sp.Integer(1)) for m in tried))
 
 
 def _prime_layers(task: ProofTask) -> list[int]:
