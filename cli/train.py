@@ -48,8 +48,8 @@ DATA_DEFAULT = "by data set, see docs/train.md"
     type=float,
     default=None,
     help=f"Learning rate (default: {DATA_DEFAULT}, or the optimiser's own). With --cost sum "
-    "the gradients are sums over the minibatch, about batch-size times the mean's: the same rate "
-    "takes larger steps, so a smaller one is usually wanted.",
+    "the gradients are sums over the minibatch, batch-size times the mean's: sgd and momentum "
+    "take steps that much larger at the same rate (adam hardly changes).",
 )
 @click.option(
     "--epochs",
