@@ -423,12 +423,7 @@ def is_matrix(value) -> bool:
 
 
 def shape_text(m: sp.MatrixExpr) -> str:
-    return f"{_size(m.shape[0])} x {_size(m.shape[1])}"
-
-
-def _size(s) -> str:
-    text = str(s)
-    return re.sub(r"^n_(\d+)$", r"n_\1", text)
+    return f"{m.shape[0]} x {m.shape[1]}"
 
 
 def transpose(value):
@@ -621,9 +616,14 @@ def _freeze(nf: NF) -> tuple:
 
 
 def _add(a: NF, b: NF, factor: sp.Expr = sp.S.One) -> NF:
-    out = dict(a)
-    for m, c in b.items():
-        out[m] = out.get(m, 0) + factor * c
+    return _collect([*a.items(), *((m, factor * c) for m, c in b.items())])
+
+
+def _collect(pairs) -> NF:
+    """The sum of (monomial, coefficient) pairs, like terms collected."""
+    out: NF = {}
+    for m, c in pairs:
+        out[m] = out.get(m, 0) + c
     return {m: c for m, c in out.items() if c != 0}
 
 
@@ -670,6 +670,15 @@ def _had(fs: list[tuple[Mono, int]]) -> Mono | None:
     return ("had", tuple(kept))
 
 
+class TooLarge(Exception):
+    """The normal form would have more terms than the ``terms`` limit allows."""
+
+
+def _within_terms(count: int) -> None:
+    if count > LIMITS["terms"].value():
+        raise TooLarge(count)
+
+
 def normal(expr) -> NF:
     """``expr`` as {monomial: coefficient}: equal matrices built from the same symbols by
     +, products, Hadamard products and transposes get the same normal form."""
@@ -682,19 +691,14 @@ def normal(expr) -> NF:
     if isinstance(expr, Transpose):
         return {_tr(m): c for m, c in normal(expr.arg).items()}
     if isinstance(expr, MatAdd):
-        out: NF = {}
-        for arg in expr.args:
-            out = _add(out, normal(arg))
-        return out
+        return _collect(pair for arg in expr.args for pair in normal(arg).items())
     if isinstance(expr, MatMul):
         coeff = sp.Mul(*[a for a in expr.args if not a.is_Matrix])
         terms: list[tuple[list[Mono], sp.Expr]] = [([], coeff)]
         for arg in (a for a in expr.args if a.is_Matrix):
             terms = [([*fs, m], c * d) for fs, c in terms for m, d in normal(arg).items()]
-        out = {}
-        for fs, c in terms:
-            out = _add(out, {_mm(fs) if fs else ("one", 1, 1): c})
-        return out
+            _within_terms(len(terms))
+        return _collect((_mm(fs) if fs else ("one", 1, 1), c) for fs, c in terms)
     if isinstance(expr, HadamardProduct | HadamardPower):
         if isinstance(expr, HadamardPower):
             base = normal(expr.base)
@@ -707,10 +711,8 @@ def normal(expr) -> NF:
         parts: list[tuple[list[tuple[Mono, int]], sp.Expr]] = [([], sp.Integer(1))]
         for arg in expr.args:
             parts = [([*fs, (m, 1)], c * d) for fs, c in parts for m, d in normal(arg).items()]
-        out = {}
-        for fs, c in parts:
-            out = _add(out, {(_had(fs) or ("one", *expr.shape)): c})
-        return out
+            _within_terms(len(parts))
+        return _collect(((_had(fs) or ("one", *expr.shape)), c) for fs, c in parts)
     if isinstance(expr, ElementwiseApplyFunction):
         f = expr.function
         func = f.expr.func if isinstance(f, sp.Lambda) else f
@@ -907,8 +909,22 @@ def _definitions(spec: NetworkSpec, e: sp.Expr) -> sp.Expr:
     return e
 
 
+ENTRYWISE_TERMS = 40
+"""The entrywise stage (``simplify`` with the activations' definitions) is tried on at most this
+many terms of claim - truth: the equations people write have a handful, and simplify's time
+grows fast with more."""
+
+
 def proof_stage(spec: NetworkSpec, claimed, truth) -> str | None:
-    """ "" (or the words of the stage) when claim - truth reduces to 0; None otherwise."""
+    """The words of the stage ("" for the first) at which claim - truth reduces to 0; None
+    when none does, or when its normal form has more terms than the ``terms`` limit."""
+    try:
+        return _proof_stage(spec, claimed, truth)
+    except TooLarge:
+        return None
+
+
+def _proof_stage(spec: NetworkSpec, claimed, truth) -> str | None:
     d = _derivation(generic(spec))
     c, t = _deltas(d, claimed), _deltas(d, truth)
     if _vanishes(_add(normal(c), normal(t), -1)):
@@ -917,7 +933,7 @@ def proof_stage(spec: NetworkSpec, claimed, truth) -> str | None:
     diff = _add(normal(c), normal(t), -1)
     if _vanishes(diff):
         return "with a^(l) = sigma(z^(l))"
-    if len(diff) > LIMITS["terms"].value():
+    if len(diff) > ENTRYWISE_TERMS:
         return None
     if sp.simplify(_definitions(spec, _scalar(diff))) == 0:
         names = ", ".join(sorted(set(spec.activations) & set(ACTIVATIONS)))
@@ -926,13 +942,17 @@ def proof_stage(spec: NetworkSpec, claimed, truth) -> str | None:
 
 
 def _vanishes(nf: NF) -> bool:
-    return all(sp.simplify(c) == 0 for c in nf.values())
+    # the coefficients are rational functions of n (and lambda): cancel decides them
+    return all(sp.cancel(c) == 0 for c in nf.values())
 
 
 def constant_factor(spec: NetworkSpec, claimed, truth) -> sp.Expr | None:
     """c when the claim is c times the truth in the normal form (c a number or power of n)."""
     d = _derivation(generic(spec))
-    c, t = normal(_deltas(d, claimed)), normal(_deltas(d, truth))
+    try:
+        c, t = normal(_deltas(d, claimed)), normal(_deltas(d, truth))
+    except TooLarge:
+        return None
     if not t or set(c) != set(t):
         return None
     ratios = {sp.simplify(c[m] / t[m]) for m in t}
