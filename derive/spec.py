@@ -4,7 +4,7 @@ or sum over the samples, L2 weight decay), validated once."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -22,12 +22,26 @@ class SpecError(InputError):
 
 Width: TypeAlias = int | sp.Symbol
 
+
+@dataclass(frozen=True)
+class Cost:
+    """One way of making the batch cost of the per-sample losses: its factor s(n) in
+    C = s(n) (sum_i C_i + penalty), and how C and the L2 penalty's coefficient read."""
+
+    scale: Callable[[sp.Expr], sp.Expr]
+    text: str
+    penalty: str
+
+    def __call__(self, n: sp.Expr) -> sp.Expr:
+        """s(n), the row read as the function it stands for."""
+        return self.scale(n)
+
+
 COSTS = {
-    "mean": lambda n: 1 / sp.sympify(n),
-    "sum": lambda n: sp.Integer(1),
+    "mean": Cost(lambda n: 1 / sp.sympify(n), "C = (1/n) sum_i C_i", "lambda/(2n)"),
+    "sum": Cost(lambda n: sp.Integer(1), "C = sum_i C_i", "lambda/2"),
 }
-"""The cost over the samples, by name: the factor s(n) of C = s(n) (sum_i C_i + penalty), so the
-mean is C = (1/n) sum_i C_i and the sum C = sum_i C_i."""
+"""The cost over the samples, by name (``NetworkSpec.cost``)."""
 
 DEFAULT_COST = "mean"
 
@@ -170,7 +184,7 @@ class NetworkSpec:
 
     def batch_scale(self, n: sp.Expr) -> sp.Expr:
         """The factor of the cost over n samples: 1/n for the mean, 1 for the sum."""
-        return COSTS[self.cost](n)
+        return COSTS[self.cost].scale(n)
 
     def penalty_coefficient(self, n: sp.Expr) -> sp.Expr:
         """c in the cost's penalty c sum_l ||W^(l)||_F^2: lambda/(2n) (mean) or lambda/2 (sum)."""
@@ -180,12 +194,10 @@ class NetworkSpec:
     def conventions(self) -> str:
         """The batch cost in words, e.g. ``C = (1/n) sum_i C_i + lambda/(2n) sum_l ||W^(l)||_F^2
         (lambda = 1/10)``."""
-        scale = "(1/n) " if self.cost == "mean" else ""
-        out = f"C = {scale}sum_i C_i"
-        if self.l2:
-            half = "lambda/(2n)" if self.cost == "mean" else "lambda/2"
-            out += f" + {half} sum_l ||W^(l)||_F^2 (lambda = {self.l2})"
-        return out
+        row = COSTS[self.cost]
+        if not self.l2:
+            return row.text
+        return f"{row.text} + {row.penalty} sum_l ||W^(l)||_F^2 (lambda = {self.l2})"
 
 
 def _interval(values: sp.Interval) -> str:

@@ -46,6 +46,7 @@ from bpverify.derive import ACTIVATIONS, LOSSES, NetworkSpec, derive_network, re
 from bpverify.derive import rules as derive_rules
 from bpverify.derive.activations import OUTPUT_ACTIVATIONS, Activation, by_symbol
 from bpverify.derive.notation import n
+from bpverify.derive.spec import DEFAULT_COST
 
 from .printer import (
     LINE_LENGTH,
@@ -426,7 +427,7 @@ def _cost_body(cost: sp.MatrixExpr, decayed: list) -> list:
 
 def _cost_doc(spec: NetworkSpec) -> str:
     """The docstring of ``_cost``: today's sentence for the mean cost, the batch cost else."""
-    if spec.cost == "mean" and not spec.l2:
+    if spec.cost == DEFAULT_COST and not spec.l2:
         return "C, the mean over the samples (columns) of the per-sample loss C_0."
     return f"{spec.conventions}: C_i the per-sample loss of column i."
 
@@ -464,7 +465,7 @@ def _module(net: _Network, functions: list[str], helpers: set[str], cost_args, d
     a, z = ("a" if top.a in cost_args else "_"), ("z" if top.z in cost_args else "_")
     cost_call = ", ".join(f"{m.name[0]}[-1]" for m in cost_args)
     weights = ", *_parameters(params)[::2]" if decayed else ""  # W1, ..., WL: every W decays
-    summary = "the mean" if spec.cost == "mean" else "the sum"
+    summary = f"the {spec.cost}"
     penalty = ", plus the L2 penalty" if spec.l2 else ""
     public = f'''def _parameters(params):
     """W1, b1, ..., W{L}, b{L} as the rules read them: each b^(l) as a column."""
