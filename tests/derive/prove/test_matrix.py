@@ -196,3 +196,10 @@ def test_the_command_proves_and_refutes_matrix_claims():
     assert bad.exit_code == 1 and "a transpose is missing" in bad.output
     left = run(main, ["prove", "--layers", "2", "--claim", "dC/dW^(2) = delta^(2) a^(1)T"])
     assert left.exit_code == 0, left.output
+
+
+def test_a_claim_beyond_the_terms_limit_is_not_proved_symbolically(monkeypatch):
+    monkeypatch.setenv("BPVERIFY_MAX_TERMS", "1")
+    v = verdict("W^(1)", "δ^(1) a^(0)T + δ^(1) a^(0)T - δ^(1) a^(0)T")
+    assert v["status"] == "UNDECIDED"
+    assert v["largest_difference"] < 1e-20
