@@ -52,7 +52,7 @@ from ..explicit import explicit
 from ..limits import LIMITS, check
 from ..losses import LOSSES, SIMPLEX
 from ..network import derive_network
-from ..notation import n
+from ..notation import n, split_name
 from ..spec import NetworkSpec, width_symbol
 from .claims import parse_wrt
 from .grammar import ClaimError
@@ -751,7 +751,7 @@ def format_matrix(expr) -> str:
     if not isinstance(expr, sp.Basic):
         return str(expr)
     if isinstance(expr, sp.MatrixSymbol):
-        parts = _split_name(expr.name)
+        parts = split_name(expr.name)
         return f"{parts[0]}^({parts[1]})" if parts else expr.name
     if isinstance(expr, OneMatrix):
         return "𝟏"
@@ -790,11 +790,6 @@ def _paren(a, kinds) -> str:
     text = format_matrix(a)
     scaled = isinstance(a, MatMul) and any(not x.is_Matrix for x in a.args)
     return f"({text})" if isinstance(a, kinds) or scaled else text
-
-
-def _split_name(name: str) -> tuple[str, int] | None:
-    m = re.match(r"^(W|b|z|a|delta)(\d+)$", name)
-    return (m.group(1), int(m.group(2))) if m else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -842,11 +837,8 @@ def read_claim(spec: NetworkSpec, key: Key, text: str):
     def activation(name: str, arg: sp.MatrixExpr, text: str):
         row = _FUNCTION_NAMES.get(name)
         prime = text.rstrip().endswith("'")
-        layers = {
-            int(m.group(2))
-            for sym in arg.free_symbols
-            if (m := re.match(r"^(z|a|W|b|delta)(\d+)$", getattr(sym, "name", "")))
-        }
+        named = (split_name(getattr(sym, "name", "")) for sym in arg.free_symbols)
+        layers = {parts[1] for parts in named if parts and parts[0] != "dC_da"}
         if row in OUTPUT_ACTIVATIONS.values():
             return row, prime
         if len(layers) != 1:
@@ -1002,7 +994,7 @@ def _wrong_weights(spec, key, e: ShapeMismatch) -> dict[str, str] | None:
     if e.op != "*":
         return None
     w = e.left.arg if isinstance(e.left, Transpose) else e.left
-    parts = _split_name(w.name) if isinstance(w, sp.MatrixSymbol) else None
+    parts = split_name(w.name) if isinstance(w, sp.MatrixSymbol) else None
     if parts is None or parts[0] != "W":
         return None
     d = _derivation(generic(spec))
