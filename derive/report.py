@@ -49,7 +49,8 @@ def cost_latex(spec: NetworkSpec) -> str:
     out = rf"C &= {latex(scale) + ' ' if scale != 1 else ''}\sum_{{i=1}}^{{n}} C_{{i}}"
     if spec.l2:
         coefficient = latex(spec.batch_scale(n) * sp.Symbol("lambda") / 2)
-        norms = rf"\sum_{{l=1}}^{{{spec.layers}}} \left\lVert W^{{(l)}} \right\rVert_F^{{2}}"
+        # \| rather than \lVert: matplotlib's mathtext (--render) knows only the former
+        norms = rf"\sum_{{l=1}}^{{{spec.layers}}} \left\| W^{{(l)}} \right\|_F^{{2}}"
         out += rf" + {coefficient} {norms}, \quad \lambda = {latex(spec.l2)}"
     return out
 

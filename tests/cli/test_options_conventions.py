@@ -2,6 +2,7 @@
 the network options: derive shows them, generate writes them, check compares under them, prove
 takes them in matrix claims, train trains with them (tests/cli/test_train.py)."""
 
+import pytest
 import sympy as sp
 from click.testing import CliRunner
 
@@ -95,3 +96,22 @@ def test_prove_takes_the_convention_in_matrix_claims():
         "2 (a^(2)_j - y_j) sigma'(z^(2)_j) a^(1)_k",
     )
     assert run(*index, "--cost", "sum", "--l2", "0.1").exit_code == 0
+
+
+def test_the_cost_row_renders(tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "c.png"
+    r = run(
+        "derive",
+        "--layers",
+        "2",
+        "--l2",
+        "0.1",
+        "--form",
+        "matrix",
+        "--render",
+        str(out),
+        "--no-verify",
+    )
+    assert r.exit_code == 0, r.output
+    assert out.stat().st_size > 0

@@ -93,8 +93,8 @@ def test_the_default_cost_adds_no_row_and_keeps_the_titles(small):
 def test_the_forward_pass_states_the_batch_cost_with_its_penalty(decayed):
     text = report.latex_block(decayed, "matrix")
     row = (
-        r"C &= \sum_{i=1}^{n} C_{i} + \frac{\lambda}{2} \sum_{l=1}^{2} \left\lVert W^{(l)} "
-        r"\right\rVert_F^{2}, \quad \lambda = \frac{1}{10}"
+        r"C &= \sum_{i=1}^{n} C_{i} + \frac{\lambda}{2} \sum_{l=1}^{2} "
+        r"\left\| W^{(l)} \right\|_F^{2}, \quad \lambda = \frac{1}{10}"
     )
     assert row in text
     assert (
