@@ -841,7 +841,7 @@ def read_claim(spec: NetworkSpec, key: Key, text: str):
         layers = {parts[1] for parts in named if parts and parts[0] != "dC_da"}
         if row in OUTPUT_ACTIVATIONS.values():
             return row, prime
-        if len(layers) != 1:
+        if len(layers) != 1 or 0 in layers:
             raise ClaimError(
                 f"{text}(...): write its argument as z^(l), so that its layer is clear"
             )
