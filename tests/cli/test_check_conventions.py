@@ -160,3 +160,11 @@ def test_one_hot_targets_in_a_configuration_file(tmp_path, monkeypatch):
     assert CliRunner().invoke(main, ["check", "--points", "1"]).exit_code == 0
     r = CliRunner().invoke(main, ["check", "--points", "1", "--targets", "soft"])
     assert r.exit_code == 1 and "labels must be one-hot" in r.stdout
+
+
+def test_a_sum_over_the_batch_passes_with_the_summed_cost(tmp_path):
+    nielsen = run(tmp_path, "half", "--loss", "half-squared", "--cost", "sum", "--batch", "5")
+    assert nielsen.exit_code == 1  # averaged, where the reference now sums
+    assert "use --cost mean" in _hint(nielsen.stdout)
+    r = run(tmp_path, "summed", "--cost", "sum")  # C_0 = Σ (a − y)², summed over the batch
+    assert r.exit_code == 0, r.output
