@@ -3,13 +3,16 @@
 A claim is untrusted text. It is read by a small LALR grammar (lark) and every node of the parse
 tree is turned into a SymPy object from a whitelist: numbers, the network's quantities
 ``a^(l)_k``, ``z^(l)_j``, ``w^(l)_jk``, ``b^(l)_j``, ``y_j``, the layer's activation ``sigma``
-and its derivative ``sigma'``, the derived gradient ``dC_0/da^(l)_k`` (the entry ``dC_da{l}``,
-which ``truth`` replaces by its value), sums ``sum_j(...)``, + - * / and powers with a small
-whole-number exponent. Nothing is ever passed to ``eval``, ``sympify`` or ``parse_expr``.
+and its derivative ``sigma'``, the derived quantities ``dC_0/da^(l)_k`` and ``δ^(l)_j`` (the
+entries of ``dC_da{l}`` and ``delta{l}``, which ``truth`` replaces by their values), sums
+``sum_j(...)``, a loss's branches (``\\begin{cases}``, as indicators), + - * / and powers with a
+small whole-number exponent. Nothing is ever passed to ``eval``, ``sympify`` or ``parse_expr``.
 
 Both spellings are read by the same grammar: the plain one (``a^(2)_k * sigma'(z^(3)_j)``) and
 LaTeX (``a^{(2)}_k \\sigma'\\left(z^{(3)}_j\\right) 2(a^{(3)}_j - y_j)``), where a product may be
-written without ``*`` and ``\\sum_j`` extends over the product that follows it.
+written without ``*`` and ``\\sum_j`` extends over the product that follows it; so are the
+standard texts' notations (Nielsen's ``a^L_j``, Ng's ``W^{[l]}``, ``dZ^{[l]}``, derive's text
+``W2[j,k]``) and a pasted left-hand side (``dC_0/dw^(3)_jk = ...``, read by ``claim_wrt``).
 
 Example:
     >>> from bpverify.derive import NetworkSpec
@@ -300,7 +303,7 @@ class _Builder:
             return self.call(str(args[0]), self.build(args[1]))
         if rule == "plainsum":
             letter = _first(r"_\{?([a-z])", str(args[0]))
-            return self.sum(letter, None, self.build(args[1]), str(args[0]))
+            return self.sum(letter, self.build(args[1]), str(args[0]))
         if rule == "bigsum":
             return self.bigsum(str(args[0]), self.build(args[1]))
         if rule == "piecewise":
@@ -454,7 +457,7 @@ class _Builder:
         start = int(first.group(1)) if first else 0
         top = re.search(r"\^\s*\{?\s*(.*?)\s*\}?\s*$", token)
         if top is None:
-            return self.sum(letter, None, body, token)
+            return self.sum(letter, body, token)
         bound = top.group(1)
         width = _WIDTH.match(bound)
         if width is None:
@@ -467,11 +470,10 @@ class _Builder:
         dummy = sp.Dummy(letter, integer=True, nonnegative=True)
         return sp.Sum(body.xreplace({var: dummy}), (dummy, 0, last))
 
-    def sum(self, letter: str, layer: int | None, body: sp.Expr, where: str) -> sp.Expr:
+    def sum(self, letter: str, body: sp.Expr, where: str) -> sp.Expr:
         """The sum over ``letter`` = 0 ... n_layer - 1; the layer is the one it indexes."""
         var = index_symbol(letter)
-        if layer is None:
-            layer = self.layer_of(var, body, where)
+        layer = self.layer_of(var, body, where)
         bound = sp.Dummy(letter, integer=True, nonnegative=True)
         return sp.Sum(body.xreplace({var: bound}), (bound, 0, self.spec.widths[layer] - 1))
 
