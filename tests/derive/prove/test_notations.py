@@ -138,3 +138,9 @@ def test_the_readme_formula_pasted_whole_is_proved():
     (formula,) = re.findall(r"`(∂C_0/∂w_jk\^\(L\) = [^`]*)`", readme)
     spec = NetworkSpec(layers=3)
     assert prove(spec, claim_wrt(spec, None, formula), formula).status == "PROVED"
+
+
+def test_3blue1browns_one_neuron_per_layer_needs_no_indices():
+    spec = NetworkSpec(3, (1, 1, 1, 1))
+    claim = "∂C_0/∂w^(L) = a^(L−1) σ′(z^(L)) 2(a^(L) − y)"
+    assert prove(spec, claim_wrt(spec, None, claim), claim).status == "PROVED"
