@@ -76,6 +76,8 @@ _LATEX = [
     (r"\\lambda(?![a-zA-Z])", "λ"),
     (r"\^\s*\{\s*\\prime\s*\}|\^\s*\\prime|\\prime", "'"),
     (r"\\[,;:! ]|~", " "),
+    (r"\\frac\s*\{\s*∂\s*C\s*\}\s*\{\s*∂\s*([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}", r"∂C/∂\1"),
+    (r"\\nabla", "∇"),
 ]
 """LaTeX spellings rewritten to the plain ones, in this order."""
 
@@ -111,6 +113,8 @@ _FUNCTION = re.compile(
     + "|".join(re.escape(m) for m in sorted(_FUNCTION_NAMES, key=len, reverse=True))
     + r")\s*(?P<prime>')?(?=\s*\()"
 )
+_GRADIENT = re.compile(r"∇\s*_\s*\{?\s*a\s*\}?\s*C|(?:d|∂)\s*C\s*/\s*(?:d|∂)\s*(?=a)")
+"""Nielsen's ∇_a C (dC/da^(L)), or the dC/d before a^(l): the derived dC/da^(l) by name."""
 _SIMPLE = [
     ("ones", re.compile(r"𝟏|1\s*_\s*\{?\s*n\s*\}?")),
     ("hpow", re.compile(r"\^\s*\(?\s*⊙\s*\(?\s*(-?\s*\d+)\s*\)?\s*\)?")),
@@ -155,6 +159,13 @@ def tokens(text: str) -> list[Token]:
     while pos < len(text):
         if text[pos].isspace():
             pos += 1
+            continue
+        g = _GRADIENT.match(text, pos)
+        if g:
+            m = _NAME.match(text, g.end()) if g.group(0)[0] != "∇" else None
+            layer = _name_parts(m)[1] if m else "L"
+            out.append(Token("grad", text[pos : m.end() if m else g.end()], (layer,)))
+            pos = m.end() if m else g.end()
             continue
         m = _NAME.match(text, pos)
         if m:
@@ -344,9 +355,9 @@ class _Parser:
                 return value
 
     def starts_operand(self) -> bool:
-        return self.peek("name", "func", "ones", "number", "batch", "target", "decay", "frac") or (
-            self.peek("op", text="(") or self.peek("op", text="{")
-        )
+        return self.peek(
+            "name", "grad", "func", "ones", "number", "batch", "target", "decay", "frac"
+        ) or (self.peek("op", text="(") or self.peek("op", text="{"))
 
     def unary(self):
         if self.peek("op", text="-"):
@@ -413,6 +424,8 @@ class _Parser:
             return n
         if t.kind == "target":
             return self.symbols("y", 0)
+        if t.kind == "grad":
+            return self.symbols("∇", self.layer_of(t.value[0]))
         if t.kind == "decay":
             return self.decay
         raise ClaimError(f"the matrix claim has {t.text!r} where a term should be")
@@ -825,6 +838,8 @@ def read_claim(spec: NetworkSpec, key: Key, text: str):
     def symbols(letter: str, layer: int) -> sp.MatrixExpr:
         if letter == "y":
             return s.y
+        if letter == "∇":
+            return _cost_gradient(_derivation(generic(spec)), layer)
         q = _QUANTITY[letter]
         low = 0 if q == "a" else 1
         if not low <= layer <= L:
@@ -873,6 +888,25 @@ def read_claim(spec: NetworkSpec, key: Key, text: str):
     if isinstance(value, _Ones):
         value = value.coeff * OneMatrix(n, 1)
     return value
+
+
+def _cost_gradient(d: Derivation, layer: int) -> sp.MatrixExpr:
+    """The derived dC/da^(layer), which a claim may name: the rule of layer layer + 1, or at the
+    output the loss's part of delta^(L) (its factor beside sigma'(z^(L)))."""
+    L = d.spec.layers
+    if not 0 <= layer <= L:
+        raise ClaimError(f"dC/da^({layer}): the layers of a run from 0 to {L}")
+    if layer < L:
+        return d.matrix[("a", layer)]
+    ls = d.symbols.layers[L]
+    delta = d.deltas[ls.delta]
+    rest = [a for a in getattr(delta, "args", ()) if a not in _primes(delta)]
+    if not isinstance(delta, HadamardProduct) or len(rest) != 1:
+        raise ClaimError(
+            "dC/da^(L) is not a factor of this network's delta^(L) (its output activation is "
+            "the loss's): write delta^(L)"
+        )
+    return rest[0]
 
 
 def truth_of(spec: NetworkSpec, key: Key) -> sp.MatrixExpr:

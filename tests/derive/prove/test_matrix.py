@@ -203,3 +203,28 @@ def test_a_claim_beyond_the_terms_limit_is_not_proved_symbolically(monkeypatch):
     v = verdict("W^(1)", "δ^(1) a^(0)T + δ^(1) a^(0)T - δ^(1) a^(0)T")
     assert v["status"] == "UNDECIDED"
     assert v["largest_difference"] < 1e-20
+
+
+HALF = NetworkSpec(layers=3, loss="half-squared")
+
+
+@pytest.mark.parametrize(
+    ("wrt", "claim"),
+    [
+        ("delta^(3)", "δ^L = ∇_a C ⊙ σ'(z^L)"),
+        ("delta^(3)", r"\delta^L = \nabla_a C \odot \sigma'(z^L)"),
+        ("delta^(2)", "δ^l = ((w^{l+1})^T δ^{l+1}) ⊙ σ'(z^l)"),
+        ("b^(2)", "δ^(2) 𝟏"),
+        ("W^(2)", "δ^(2) (a^(1))^T"),
+        ("delta^(1)", "σ'(z^(1)) ⊙ dC/da^(1)"),
+        ("delta^(1)", r"\sigma'(z^{(1)}) \odot \frac{\partial C}{\partial a^{(1)}}"),
+    ],
+)
+def test_nielsens_equations_in_matrix_form_are_proved(wrt, claim):
+    assert verdict(wrt, claim, HALF)["status"] == "PROVED"
+
+
+def test_the_output_gradient_needs_an_elementwise_output():
+    spec = NetworkSpec(layers=2, activations=("relu", "softmax"), loss="softmax-cross-entropy")
+    with pytest.raises(ClaimError, match="write delta"):
+        verdict("delta^(2)", "∇_a C", spec)
