@@ -5,7 +5,8 @@ A claim is read by a small parser of its own (``read_claim``): the plain notatio
 (``delta^(3) a^(2)T``, ``(W^(3)T delta^(3)) ⊙ sigma'(z^(2))``), LaTeX (``\\delta^{(3)}
 \\left(a^{(2)}\\right)^\\top``), the unicode text of ``derive --format text`` (its
 two-dimensional layout too, ``flatten``) and a pasted left-hand side. delta^(l) in a claim names
-the derived delta^(l), so that each of the four standard equations can be proved on its own.
+the derived delta^(l), and dC/da^(l) (Nielsen's ∇_a C at the output) the derived dC/da^(l), so
+that each of the four standard equations can be proved on its own.
 
 The decision (``decide``):
 
