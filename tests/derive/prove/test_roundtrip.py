@@ -101,3 +101,19 @@ def test_every_layer_and_quantity_is_in_the_round_trip():
     assert len(wrts) == 4 * 3
     drawn = [claim for _, claim in text_claims(net) if "╲" in claim]
     assert len(drawn) == 3 and len(text_claims(net)) == 4 * 3
+
+
+def test_the_unrolled_rules_of_a_small_network_are_proved_too():
+    """Beyond the index form: each entry of a concrete network, as derive --form unrolled
+    prints it in LaTeX and in JSON (its text wraps long lines, which are not claims)."""
+    net = {"widths": "2,2,1", "activation": "sigmoid", "loss": "squared"}
+    spec = _spec(net)
+    args = ["derive", "--widths", net["widths"], "--form", "unrolled", "--no-verify"]
+    latex = CliRunner().invoke(main, [*args, "--format", "latex"]).output
+    lines = re.findall(r"^\\frac.*$", latex, re.M)
+    records = json.loads(CliRunner().invoke(main, [*args, "--format", "json"]).output)
+    lines += [f"{g['lhs']} = {g['latex']}" for g in records["gradients"]]
+    assert len(lines) == 2 * (2 + 1 + 4 + 2)
+    for claim in lines:
+        verdict = prove(spec, claim_wrt(spec, None, claim), claim, points=2)
+        assert verdict.status == "PROVED", (claim, verdict.message)
