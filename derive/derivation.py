@@ -37,8 +37,10 @@ def step_of(key: Key) -> int:
 class Gradient:
     """One derived result: dC/d``wrt`` in ``form`` (``wrt`` a ``Key``, such as ``("a", 2)``).
 
-    Index form is per sample (C_0) at neuron indices j, k; matrix form is for the batch mean C
-    with one column per sample; unrolled form is one entry (``entry``) of a concrete network.
+    Index form is per sample (C_0) at neuron indices j, k; matrix form is for the batch cost C
+    with one column per sample (the mean or the sum of the C_i, with any L2 penalty:
+    ``NetworkSpec.cost``, ``NetworkSpec.l2``); unrolled form is one entry (``entry``) of a
+    concrete network, per sample.
     """
 
     wrt: Key
@@ -59,9 +61,10 @@ class Derivation:
     ``matrix[key]`` and ``index[key]`` hold the results by the variable they differentiate C by
     (``Key``): ``matrix[("W", l)]`` is dC/dW^(l), ``matrix[("z", l)]`` delta^(l) and
     ``matrix[("a", l - 1)]`` dC/da^(l-1), layer L's first (``step_keys``). ``cost`` is C itself
-    (a 1x1 matrix). Matrix-form results refer to delta^(l) by name; ``deltas`` defines each one
-    in terms of the layer above, ``forward`` defines z^(l) and a^(l), and ``expand`` substitutes
-    all of these to express a result in the inputs a^(0), targets y and parameters only.
+    (a 1x1 matrix, the L2 penalty included). Matrix-form results refer to delta^(l) by name;
+    ``deltas`` defines each one in terms of the layer above, ``forward`` defines z^(l) and
+    a^(l), and ``expand`` substitutes all of these to express a result in the inputs a^(0),
+    targets y and parameters only.
     """
 
     spec: NetworkSpec
