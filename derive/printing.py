@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pretty.pretty import PrettyPrinter
-from sympy.printing.pretty.stringpict import prettyForm
+from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
 from .activations import by_symbol
 from .notation import split_name
@@ -151,6 +152,16 @@ class NotationPrettyPrinter(PrettyPrinter):
 
     def _print_OneMatrix(self, e):
         return prettyForm("𝟏")
+
+    def _print_HadamardPower(self, e):
+        # SymPy's own drawing leaves a sum's base bare: (a - 1)^∘(-1) would read -𝟏 + a^∘(-1)
+        if not isinstance(e.base, sp.MatAdd | sp.MatMul | sp.HadamardProduct):
+            return super()._print_HadamardPower(e)
+        base = prettyForm(*self._print(e.base).parens())
+        exponent = self._print(e.exp)
+        if precedence(e.exp) < PRECEDENCE["Mul"]:
+            exponent = prettyForm(*exponent.parens())
+        return base ** prettyForm(*stringPict.next("∘", exponent), binding=prettyForm.LINE)
 
     def _print_MatrixElement(self, e):
         parent = e.parent

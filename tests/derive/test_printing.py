@@ -50,3 +50,10 @@ def test_a_weight_penalty_prints_after_the_chains_term():
     assert latex(rule) == r"\delta^{(2)} a^{(1)T} + \frac{1}{10} W^{(2)}"
     # a - y keeps SymPy's own layout: only a positive multiple of a W^(l) moves
     assert latex(sp.MatAdd(S.a(3), -S.y)) == r"a^{(3)} - y"
+
+
+def test_a_hadamard_power_of_a_sum_keeps_its_brackets_in_text():
+    a = sp.MatrixSymbol("a2", 3, 1)
+    text = pretty(sp.HadamardPower(a - sp.OneMatrix(3, 1), -1))
+    assert "(-𝟏 + a₂)" in text and "∘(-1)" in text
+    assert "∘(-1)" in pretty(sp.HadamardPower(a, -1))
