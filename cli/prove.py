@@ -135,13 +135,9 @@ def _prover(timeout):
 
 def _prove(worker, spec, wrt, claim, points, seed):
     from bpverify.derive.prove import prove as run
-    from bpverify.derive.prove import prove_within
-    from bpverify.derive.prove.claims import claim_wrt
-    from bpverify.derive.prove.matrix import left_wrt, matrix_wrt
+    from bpverify.derive.prove import prove_within, resolve_wrt
 
-    wrt = wrt or left_wrt(claim)  # a matrix claim (dC/dW^(2) = ...) reads its own left side
-    if wrt is None or not matrix_wrt(spec, wrt):
-        wrt = claim_wrt(spec, wrt, claim)
+    wrt = resolve_wrt(spec, wrt, claim)  # --wrt, or the claim's pasted left-hand side
     with reporter(f"bpverify prove {wrt[:40]}") as progress:
         if worker is None:
             return run(spec, wrt, claim, points=points, seed=seed, progress=progress)
@@ -224,7 +220,7 @@ def _text(v) -> str:
     shown as written."""
     from bpverify.derive.prove.claims import split_claim
 
-    shown = v.claim if split_claim(v.claim)[0] else f"dC_0/d{v.wrt} = {v.claim}"
+    shown = v.claim if split_claim(v.claim)[0] else f"d{v.of}/d{v.wrt} = {v.claim}"
     lines = [f"{v.status}  {shown}", f"  {v.message}"]
     if v.hint:
         lines.append(f"  hint: {v.hint}")

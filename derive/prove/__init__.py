@@ -24,7 +24,7 @@ Example:
 from .claims import Target, parse_claim, parse_wrt
 from .format import format_claim
 from .grammar import MAX_DEPTH, MAX_EXPONENT, MAX_LENGTH, ClaimError
-from .verdict import STATUSES, Verdict, prove, prove_within
+from .verdict import STATUSES, Verdict, prove, prove_within, resolve_wrt
 
 __all__ = [
     "MAX_DEPTH",
@@ -39,4 +39,5 @@ __all__ = [
     "parse_wrt",
     "prove",
     "prove_within",
+    "resolve_wrt",
 ]

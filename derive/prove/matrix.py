@@ -1278,7 +1278,7 @@ def decide(
     truth = truth_of(spec, key)
     shown = format_matrix(truth)
     what = f"dC/d{shown_wrt}" if key[0] != "z" else f"{shown_wrt} = dC/dz^({key[1]})"
-    base = {"wrt": f"{key[0]}^({key[1]})", "claim": claim, "truth": shown}
+    base = {"wrt": f"{key[0]}^({key[1]})", "claim": claim, "truth": shown, "of": "C"}
     try:
         claimed = read_claim(spec, key, claim)
     except ShapeMismatch as e:

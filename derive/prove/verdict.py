@@ -24,7 +24,7 @@ from ..budget import BudgetError, Worker
 from ..network import Derivation, derive_network
 from ..spec import NetworkSpec
 from . import counterexample, matrix, proof
-from .claims import index_symbol, parse_claim, parse_wrt
+from .claims import claim_wrt, index_symbol, parse_claim, parse_wrt
 from .counterexample import Probe, Refutation, difference, more_probes, search, show
 from .format import format_claim
 from .grammar import ClaimError
@@ -42,7 +42,9 @@ class Verdict:
     is the derived gradient in the claim language. A refutation carries ``counterexample`` (the
     widths, index values and the values of the symbols the two sides use), ``claim_value`` and
     ``truth_value``, and ``hint`` when the claim matches a known mistake. ``largest_difference``
-    is the largest relative difference seen at the random points.
+    is the largest relative difference seen at the random points. ``of`` is the cost the
+    claim differentiates: ``C_0``, one sample's loss, for an entry (w^(3)_jk), or ``C``, the
+    batch cost, for a whole matrix (W^(3)).
     """
 
     status: str
@@ -57,11 +59,13 @@ class Verdict:
     largest_difference: float | None = None
     points: int = 0
     notes: list[str] = field(default_factory=list)
+    of: str = "C_0"
 
     def to_dict(self) -> dict:
         """A JSON-ready record of every field."""
         return {
             "status": self.status,
+            "of": self.of,
             "wrt": self.wrt,
             "claim": self.claim,
             "message": self.message,
@@ -78,7 +82,7 @@ class Verdict:
 
 def prove(
     spec: NetworkSpec,
-    wrt: str,
+    wrt: str | None,
     claim: str,
     *,
     points: int = 20,
@@ -91,7 +95,9 @@ def prove(
     Arguments:
         spec: the network.
         wrt: ``w^(l)_jk``, ``b^(l)_j``, ``a^(l)_k`` or ``z^(l)_j``; its index letters are the
-            claim's free indices (``w^(3)_pq`` means the claim writes p and q).
+            claim's free indices (``w^(3)_pq`` means the claim writes p and q). A whole matrix
+            (``W^(l)``, ``delta^(l)``) takes a matrix claim. None: the claim's own left-hand
+            side says it (see ``resolve_wrt``).
         claim: the formula, in the plain language or LaTeX (see ``claims``).
         points: how many random networks to try for a counterexample.
         seed: the seed of those random networks.
@@ -110,15 +116,25 @@ def prove(
         'PROVED'
     """
     if timeout is None:
-        return _decide(spec, wrt, claim, points, seed, progress=progress)
+        return _decide(spec, resolve_wrt(spec, wrt, claim), claim, points, seed, progress=progress)
     with Worker(timeout, what="the proof") as worker:
         return prove_within(worker, spec, wrt, claim, points=points, seed=seed, progress=progress)
+
+
+def resolve_wrt(spec: NetworkSpec, wrt: str | None, claim: str) -> str:
+    """What ``claim`` differentiates by: ``wrt``, or the claim's pasted left-hand side
+    (``dC_0/dw^(3)_jk = ...`` or, for a matrix claim, ``dC/dW^(2) = ...``) when ``wrt`` is
+    None; when both are there they must agree. ClaimError when neither is."""
+    wrt = wrt or matrix.left_wrt(claim)
+    if wrt is None or not matrix.matrix_wrt(spec, wrt):
+        wrt = claim_wrt(spec, wrt, claim)
+    return wrt
 
 
 def prove_within(
     worker: Worker,
     spec: NetworkSpec,
-    wrt: str,
+    wrt: str | None,
     claim: str,
     *,
     points: int = 20,
@@ -128,6 +144,7 @@ def prove_within(
     """``prove`` in ``worker``'s child process, under its budget; a job that overruns it is
     UNDECIDED. One worker serves many claims (a claim file): it keeps the derivation between
     them, and is replaced after a claim that overran."""
+    wrt = resolve_wrt(spec, wrt, claim)
     try:
         return worker.call(_decide, spec, wrt, claim, points, seed, progress=progress)
     except BudgetError as e:

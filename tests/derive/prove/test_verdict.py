@@ -235,3 +235,15 @@ def test_a_wrong_claim_by_an_activation_is_refuted_with_its_factor():
     v = prove(SPEC, "a^(2)_k", "sum_j(w^(3)_jk * sigma'(z^(3)_j) * 3*(a^(3)_j - y_j))")
     assert v.status == "REFUTED"
     assert v.hint == "your expression is exactly 3/2 times the derivative"
+
+
+def test_the_quantity_comes_from_wrt_or_from_the_claims_left_hand_side():
+    spec = NetworkSpec(layers=3)
+    claim = "dC_0/db^(3)_j = sigma'(z^(3)_j) * 2*(a^(3)_j - y_j)"
+    v = prove(spec, None, claim)
+    assert (v.status, v.wrt, v.of) == ("PROVED", "b^(3)_j", "C_0")
+    with pytest.raises(ClaimError, match="differ"):
+        prove(spec, "b^(2)_j", claim)
+    with pytest.raises(ClaimError, match="give the quantity"):
+        prove(spec, None, "sigma'(z^(3)_j)")
+    assert prove(spec, None, "dC/dW^(3) = delta^(3) a^(2)T").of == "C"
