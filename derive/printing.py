@@ -91,6 +91,11 @@ class NotationLatexPrinter(LatexPrinter):
     def _print_HadamardPower(self, expr):
         return rf"\left({self._print(expr.base)}\right)^{{\circ {self._print(expr.exp)}}}"
 
+    def _print_AbstractExp(self, expr, exp=None):
+        # unrolled.AbstractExp, the exponential SymPy may not merge, is e^u on the page
+        power = self._print(sp.exp(expr.args[0]))
+        return rf"\left({power}\right)^{{{exp}}}" if exp is not None else power
+
     def _print_OneMatrix(self, expr):
         return r"\mathbf{1}^{T}" if expr.shape[0] == 1 else r"\mathbf{1}"
 
@@ -152,6 +157,9 @@ class NotationPrettyPrinter(PrettyPrinter):
 
     def _print_OneMatrix(self, e):
         return prettyForm("𝟏")
+
+    def _print_AbstractExp(self, e):
+        return self._print(sp.exp(e.args[0]))
 
     def _print_HadamardPower(self, e):
         # SymPy's own drawing leaves a sum's base bare: (a - 1)^∘(-1) would read -𝟏 + a^∘(-1)

@@ -57,3 +57,13 @@ def test_a_hadamard_power_of_a_sum_keeps_its_brackets_in_text():
     text = pretty(sp.HadamardPower(a - sp.OneMatrix(3, 1), -1))
     assert "(-𝟏 + a₂)" in text and "∘(-1)" in text
     assert "∘(-1)" in pretty(sp.HadamardPower(a, -1))
+
+
+def test_the_unrolled_forms_abstract_exponential_prints_as_e_to_the_power():
+    from bpverify.derive.unrolled import AbstractExp
+
+    z = sp.Symbol("z")
+    assert latex(AbstractExp(z)) == "e^{z}"
+    assert latex(AbstractExp(z) ** 2) == r"\left(e^{z}\right)^{2}"
+    assert "AbstractExp" not in pretty(AbstractExp(z) ** 2 / (AbstractExp(z) + 1))
+    assert "ℯ" in pretty(AbstractExp(z))
