@@ -203,9 +203,9 @@ def _without_sum(task: ProofTask) -> list[Variant]:
     has beyond --wrt's."""
     return [
         (
-            task.truth.replace(
-                lambda e: isinstance(e, sp.Sum),
-                lambda s, letter=letter: s.function.xreplace({s.limits[0][0]: letter}),
+            # xreplace: a sum inside a replaced one is kept (replace would strip it too)
+            task.truth.xreplace(
+                {s: s.function.xreplace({s.limits[0][0]: letter}) for s in task.truth.atoms(sp.Sum)}
             ),
             {},
         )
