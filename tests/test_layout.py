@@ -25,6 +25,9 @@ EXTRA = {
     # and against everything derive prints: each proves claims end to end.
     "derive/prove/test_notations.py": "derive/prove/claims.py",
     "derive/prove/test_roundtrip.py": "derive/prove/claims.py",
+    # A corpus of hand derivations (notations, losses, activations, layers, every mistake of
+    # hints.MISTAKES) each proved or refuted end to end by verdict.prove.
+    "derive/prove/test_corpus.py": "derive/prove/verdict.py",
 }
 """Test modules named after no module, with the module they test and why they stand apart."""
 
