@@ -301,6 +301,10 @@ class _Builder:
             return self.derived("z", read_name(str(args[0]), self.spec.layers), str(args[0]))
         if rule == "call":
             return self.call(str(args[0]), self.build(args[1]))
+        if rule == "exp":  # exp(u), \exp(u), e^{u}: the softmax's and the unrolled form's
+            return sp.exp(self.build(args[-1]))
+        if rule == "log":
+            return sp.log(self.build(args[-1]))
         if rule == "plainsum":
             letter = _first(r"_\{?([a-z])", str(args[0]))
             return self.sum(letter, self.build(args[1]), str(args[0]))

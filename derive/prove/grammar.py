@@ -105,6 +105,10 @@ GRAMMAR = rf"""
     | GRAD                       -> grad
     | DELTA                      -> delta
     | FUNC group                 -> call
+    | EXPFN group                -> exp
+    | EULER "^" "{{" sum "}}"      -> exp
+    | EULER "^" OPEN sum CLOSE   -> exp
+    | LOGFN group                -> log
     | SUMCALL group              -> plainsum
     | CASES rows ENDCASES        -> piecewise
     | FRAC "{{" sum "}}" "{{" sum "}}" -> div
@@ -121,6 +125,9 @@ VAR: /{_VAR}/
 DELTA.2: /{_DELTA}/
 GRAD.3: /{_GRAD}/
 FUNC: /{_FUNC}/
+EXPFN: /\\exp|exp/
+LOGFN: /\\log|\\ln|log|ln/
+EULER: /[eℯ](?=\s*\^)/
 SUMCALL: /(?:sum|Σ)_(?:\{{[a-z]\}}|[a-z])/
 LSUM: /{_LSUM}/
 FRAC: /\\d?frac/
@@ -156,6 +163,9 @@ _EXPECTED = {
     "CASES": r"\begin{cases}",
     "NUMBER": "a number",
     "FUNC": "sigma(...)",
+    "EXPFN": "exp(...)",
+    "LOGFN": "log(...)",
+    "EULER": "e^{...}",
     "SUMCALL": "sum_j(...)",
     "LSUM": r"\sum_j",
     "LPAR": "'('",
@@ -292,8 +302,8 @@ def _syntax_error(text: str, e: Exception) -> ClaimError:
         bad = text[at : at + 12]
         return ClaimError(
             f"cannot read {bad!r} at column {col}: the claim may use numbers, + - * / ^, "
-            "brackets, a^(l)_k, z^(l)_j, w^(l)_jk, b^(l)_j, y_j, δ^(l)_j, sigma(...), sigma'(...) "
-            "and sum_j(...) (see the notations in docs/prove.md)"
+            "brackets, a^(l)_k, z^(l)_j, w^(l)_jk, b^(l)_j, y_j, δ^(l)_j, sigma(...), sigma'(...), "
+            "exp(...), log(...) and sum_j(...) (see the notations in docs/prove.md)"
         )
     if isinstance(e, UnexpectedToken):
         if e.token.type == "$END":
@@ -336,7 +346,7 @@ def _check_tree(tree) -> None:
             if node.type == "NUMBER":
                 most_digits = max(most_digits, sum(c.isdigit() for c in node))
             continue
-        if node.data == "call":
+        if node.data in ("call", "exp", "log"):
             calls, power = calls + 1, 1
         elif node.data == "pow":
             power *= max(abs(exponent_of(node.children[-1])), 1)

@@ -24,8 +24,9 @@ from math import comb
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from ..activations import ACTIVATIONS
+from ..activations import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ..limits import LIMITS
+from ..losses import LOSSES, SIMPLEX
 from ..notation import layer_name, split_name
 from ..spec import NetworkSpec
 from .branches import Indicator, as_indicators
@@ -56,7 +57,10 @@ def proof_stages(task: ProofTask) -> Iterator[str | None]:
     else:
         yield None
     diff = _activations_of_z(spec, diff)
-    yield "with a^(l) = sigma(z^(l)) substituted" if vanishes(diff) else None
+    on_simplex = _on_the_simplex(spec, diff)
+    said = " and the targets summing to 1" if on_simplex != diff else ""
+    diff = on_simplex
+    yield f"with a^(l) = sigma(z^(l)) substituted{said}" if vanishes(diff) else None
     names = sorted(set(spec.activations) & set(ACTIVATIONS))
     for name in names:
         diff = _specialise(name, spec, diff)
@@ -157,26 +161,45 @@ def _primes_by_output(spec: NetworkSpec, expr: sp.Expr) -> tuple[sp.Expr, list[s
 
 
 def _activations_of_z(spec: NetworkSpec, expr: sp.Expr) -> sp.Expr:
-    """a^(l)_i -> sigma_l(z^(l)_i) for every layer l >= 1 with an elementwise activation."""
+    """a^(l)_i -> sigma_l(z^(l)_i) for every layer l >= 1 with an elementwise activation, and
+    for an output activation of the whole column (softmax) its entry written out over the
+    column's z, where the width is a number."""
 
     def definition(e: MatrixElement) -> sp.Expr:
         (_, l) = layer_name(e.parent.name)
-        act = ACTIVATIONS[spec.activations[l - 1]]
+        name = spec.activations[l - 1]
         z = sp.MatrixSymbol(f"z{l}", *e.parent.shape)
-        return act.function(z[e.i, e.j])
+        if name in OUTPUT_ACTIVATIONS:
+            column = [z[r, e.j] for r in range(e.parent.shape[0])]
+            return OUTPUT_ACTIVATIONS[name].column(column)[e.i]
+        return ACTIVATIONS[name].function(z[e.i, e.j])
 
     def is_activation(e) -> bool:
         if not isinstance(e, MatrixElement):
             return False
         parts = split_name(getattr(e.parent, "name", ""))
-        return (
-            parts is not None
-            and parts[0] == "a"
-            and parts[1] >= 1
-            and spec.activations[parts[1] - 1] in ACTIVATIONS
-        )
+        if parts is None or parts[0] != "a" or parts[1] < 1:
+            return False
+        if spec.activations[parts[1] - 1] in ACTIVATIONS:
+            return True
+        return e.parent.shape[0].is_Integer and e.i.is_Integer
 
     return expr.replace(is_activation, definition)
+
+
+def _on_the_simplex(spec: NetworkSpec, expr: sp.Expr) -> sp.Expr:
+    """With targets that sum to 1 (the loss's assumption) and a number of outputs, the last
+    target of a column written as 1 minus the others: a rule derived under the assumption and
+    one written without it (the unrolled form) then agree symbolically."""
+    if LOSSES[spec.loss].targets != SIMPLEX:
+        return expr
+    ys = {e for e in expr.atoms(MatrixElement) if getattr(e.parent, "name", "") == "y"}
+    if not ys or not next(iter(ys)).parent.shape[0].is_Integer:
+        return expr
+    y = next(iter(ys)).parent
+    last = y.shape[0] - 1
+    columns = {e.j for e in ys}
+    return expr.xreplace({y[last, c]: 1 - sp.Add(*(y[r, c] for r in range(last))) for c in columns})
 
 
 def vanishes(expr: sp.Expr) -> bool:

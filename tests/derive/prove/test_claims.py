@@ -239,3 +239,22 @@ def test_cases_are_indicators_and_align_marks_are_skipped():
     assert no_otherwise.xreplace({a: 1}) == 0
     assert split_claim(r"dC/db^(3)_j &= y_j \\") == (["dC/db^(3)_j "], " y_j ")
     assert split_claim("a^(3)_j >= 1") == ([], "a^(3)_j >= 1")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "exp(z^(3)_j) / (1 + exp(z^(3)_j))",
+        r"\exp(z^{(3)}_j) / (1 + e^{z^{(3)}_j})",
+        "ℯ^(z^(3)_j) / (1 + e^(z^(3)_j))",
+    ],
+)
+def test_exponentials_are_read_in_every_spelling(text):
+    z = S.layers[3].z[j, 0]
+    assert sp.simplify(parse_claim(SPEC, text) - sp.exp(z) / (1 + sp.exp(z))) == 0
+
+
+def test_logarithms_are_read():
+    a = S.layers[3].a[j, 0]
+    for text in ("log(a^(3)_j)", r"\log{\left(a^{(3)}_{j} \right)}", r"\ln(a^(3)_j)"):
+        assert parse_claim(SPEC, text) == sp.log(a)

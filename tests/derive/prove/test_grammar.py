@@ -33,7 +33,7 @@ def test_plain_and_latex_spellings_parse(text):
         ("a^(2)_k +", "ends too early"),
         ("(a^(2)_k", "ends too early"),
         ("a^(2)_k ** 2", r"unexpected '\*' at column 10"),
-        ("exp(a^(2)_k)", "cannot read 'exp"),
+        ("cos(a^(2)_k)", "cannot read 'cos"),
         ("a^(2)_k.__class__", "cannot read '.__class__"),
         ("", "empty"),
         ("   ", "empty"),
@@ -62,6 +62,9 @@ def test_size_limits():
         ),
         ("((a^(2)_k^10)^10)^2", "exponents multiply to 200"),
         ("sigma'(" * 20 + "z^(3)_j" + ")" * 20, "sigma(...) nested 20 deep is more than the 10"),
+        # an exponential tower e^(e^(...)) is nesting of functions too
+        ("exp(" * 20 + "z^(3)_j" + ")" * 20, "nested 20 deep is more than the 10"),
+        ("e^{" * 20 + "z^(3)_j" + "}" * 20, "nested 20 deep is more than the 10"),
         ("1" * 101, "a number of 101 digits is more than the 100"),
         ("a^(2)_k^11", "exponent 11 is too large: powers up to 10"),
         ("a^(2)_k^" + "9" * 1500, "exponent of 1500 digits is too large"),

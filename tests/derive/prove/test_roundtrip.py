@@ -14,6 +14,7 @@ dC_0/da) is given to ``prove`` verbatim:
 Matrix-form claims are another step's: ``--form index`` leaves the matrix-form lines out.
 """
 
+import itertools
 import json
 import re
 
@@ -103,17 +104,30 @@ def test_every_layer_and_quantity_is_in_the_round_trip():
     assert len(drawn) == 3 and len(text_claims(net)) == 4 * 3
 
 
-def test_the_unrolled_rules_of_a_small_network_are_proved_too():
+@pytest.mark.parametrize(
+    "net",
+    [
+        {"widths": "2,2,1", "activation": "sigmoid", "loss": "squared"},
+        # the exponentials of the softmax, e^{z}, and its targets that sum to 1
+        {"widths": "2,2", "activation": "softmax", "loss": "softmax-cross-entropy"},
+    ],
+    ids=lambda net: f"{net['widths']} {net['loss']}",
+)
+def test_the_unrolled_rules_of_a_small_network_are_proved_too(net):
     """Beyond the index form: each entry of a concrete network, as derive --form unrolled
-    prints it in LaTeX and in JSON (its text wraps long lines, which are not claims)."""
-    net = {"widths": "2,2,1", "activation": "sigmoid", "loss": "squared"}
+    prints it in LaTeX and in JSON (its text wraps long lines, which are not claims). A
+    softmax network deeper than one layer is not proved yet (UNDECIDED: the sigmoid of the
+    hidden layer inside the softmax's exponentials is beyond the zero test)."""
     spec = _spec(net)
-    args = ["derive", "--widths", net["widths"], "--form", "unrolled", "--no-verify"]
+    args = ["derive", "--widths", net["widths"], "--loss", net["loss"], "--form", "unrolled"]
+    args += ["--no-verify"]
     latex = CliRunner().invoke(main, [*args, "--format", "latex"]).output
     lines = re.findall(r"^\\frac.*$", latex, re.M)
     records = json.loads(CliRunner().invoke(main, [*args, "--format", "json"]).output)
     lines += [f"{g['lhs']} = {g['latex']}" for g in records["gradients"]]
-    assert len(lines) == 2 * (2 + 1 + 4 + 2)
+    widths = [int(w) for w in net["widths"].split(",")]
+    parameters = sum(m * (n + 1) for n, m in itertools.pairwise(widths))
+    assert len(lines) == 2 * parameters
     for claim in lines:
         verdict = prove(spec, claim_wrt(spec, None, claim), claim, points=2)
         assert verdict.status == "PROVED", (claim, verdict.message)
