@@ -200,6 +200,8 @@ def search(task: ProofTask, points: int, seed: int, evaluated: list[Probe]) -> R
             t = probe.evaluate(task.truth)
         except OutOfRange:
             continue
+        if not _real(t):  # a point where the derivative itself has no value tells nothing
+            continue
         try:
             c = probe.evaluate(task.claimed)
         except OutOfRange as e:
@@ -304,15 +306,26 @@ def _entry_name(key: tuple) -> str:
 
 
 def show(value: sp.Expr) -> str:
-    """A value as reported: a rational exactly, anything else to 15 digits."""
+    """A value as reported: a rational exactly, a finite real number to 15 digits, anything
+    else said to be undefined or not real."""
     if isinstance(value, sp.Rational):
         return str(value)
+    if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        return "undefined"
+    if not _real(value):
+        return f"{sp.N(value, 15)} (not a real number)"
     return str(sp.Float(value, 15))
 
 
+def _real(value: sp.Expr) -> bool:
+    """A finite real number (a value of the evaluation: no symbols left)."""
+    return not value.has(sp.nan, sp.zoo, sp.oo, -sp.oo) and sp.im(value) == 0
+
+
 def difference(c: sp.Expr, t: sp.Expr) -> sp.Float:
-    """|c - t| relative to max(1, |c|, |t|); infinite when either is not a finite number."""
-    if not (c.is_number and t.is_number) or c.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+    """|c - t| relative to max(1, |c|, |t|); infinite when either is not a finite real number
+    (a claim's log of a negative number is complex there, its log(0) infinite)."""
+    if not (c.is_number and t.is_number) or not (_real(c) and _real(t)):
         return sp.Float("inf")
     scale = max(sp.Float(1), abs(c), abs(t))
     return sp.Float(abs(c - t) / scale, EVALUATION_DIGITS)

@@ -510,7 +510,8 @@ def constant_multiple(task: ProofTask, values: list[tuple[Probe, sp.Expr, sp.Exp
     of ``values`` (probe, claim, truth), c a small fraction; with the loss of the table whose
     convention that is, if any."""
     ratios = [c / t for _, c, t in values if abs(t) > TOLERANCE]
-    if len(ratios) < MULTIPLE_POINTS:
+    if len(ratios) < MULTIPLE_POINTS or any(difference(r, r) > 0 for r in ratios):
+        # a ratio that is not a finite real number (the claim undefined there) is no multiple
         return None
     c = sp.Rational(sp.Rational(str(ratios[0])).limit_denominator(100))
     if c in (0, 1) or any(difference(r, c) > TOLERANCE for r in ratios):

@@ -312,3 +312,10 @@ def test_the_cross_entropy_hint_leads_to_the_claim_without_sigma_prime():
     )
     r = run("--loss", "cross-entropy", "--wrt", "b^(3)_j", "--claim", "a^(3)_j - y_j")
     assert r.exit_code == 0, r.output
+
+
+@pytest.mark.parametrize("claim", ["log(a^(3)_j - y_j)", "log(0)", "log(-1) * a^(2)_k"])
+def test_a_claim_undefined_or_complex_at_a_point_is_refuted_not_an_internal_error(claim):
+    r = run("--wrt", "w^(3)_jk", "--claim", claim, "--points", "3")
+    assert r.exit_code == 1, r.output
+    assert "undefined" in r.stdout or "not a real number" in r.stdout

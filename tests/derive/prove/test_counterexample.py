@@ -182,3 +182,13 @@ def test_the_tree_walk_gives_sympys_value():
         len([name for name in used if name.startswith("w^(3)")])
         == probe.widths[3] * probe.widths[2]
     )
+
+
+def test_a_value_that_is_not_a_finite_real_number_differs_from_every_real_one():
+    from bpverify.derive.prove.counterexample import difference, show
+
+    for undefined in (sp.I * sp.pi, sp.log(-1) + 1, sp.zoo, sp.nan):
+        assert difference(undefined, sp.Float("0.5")) == sp.oo
+    assert float(difference(sp.Float("0.5"), sp.Float("0.5"))) == 0.0
+    assert show(sp.zoo) == "undefined"
+    assert show(sp.I * 2).endswith("(not a real number)")
