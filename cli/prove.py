@@ -135,10 +135,10 @@ def _prover(timeout):
 
 def _prove(worker, spec, wrt, claim, points, seed):
     from bpverify.derive.prove import prove as run
-    from bpverify.derive.prove import prove_within, resolve_wrt
+    from bpverify.derive.prove import prove_within
 
-    wrt = resolve_wrt(spec, wrt, claim)  # --wrt, or the claim's pasted left-hand side
-    with reporter(f"bpverify prove {wrt[:40]}") as progress:
+    # wrt None: the library reads the claim's pasted left-hand side (resolve_wrt)
+    with reporter(f"bpverify prove {(wrt or claim)[:40]}") as progress:
         if worker is None:
             return run(spec, wrt, claim, points=points, seed=seed, progress=progress)
         return prove_within(worker, spec, wrt, claim, points=points, seed=seed, progress=progress)

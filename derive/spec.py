@@ -242,18 +242,19 @@ def parse_widths(text: str, option: str = "--widths") -> tuple[int, ...]:
     each of at most as many digits as the ``width`` limit has, and no larger than it."""
     items = text.split(",")
     check("layers", len(items) - 1, f"{option} with {len(items)} entries ({len(items) - 1} layers)")
-    widest = len(str(limit("width")))
+    most = limit("width")
+    widest = len(str(most))
     out = []
     for item in items:
         item = item.strip()
-        if not (item.isascii() and item.isdigit()) or not item.lstrip("0"):
+        digits = item.lstrip("0")
+        if not (item.isascii() and item.isdigit()) or not digits:
             raise SpecError(
                 f"{option}: width {_clip(item)!r} in {_clip(text)!r} is not a whole number >= 1: "
                 "write widths as comma-separated whole numbers, e.g. 2,3,3,1"
             )
-        digits = item.lstrip("0")
         # compared as text first: int() of a 5000-digit width is itself refused by Python
-        if len(digits) > widest or int(digits) > limit("width"):
+        if len(digits) > widest or int(digits) > most:
             shown = digits if len(digits) <= 24 else f"{len(digits)} digits"
             raise SpecError(f"{option}: " + LIMITS["width"].refusal(f"a width of {shown}"))
         out.append(int(digits))

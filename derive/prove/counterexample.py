@@ -200,7 +200,7 @@ def search(task: ProofTask, points: int, seed: int, evaluated: list[Probe]) -> R
             t = probe.evaluate(task.truth)
         except OutOfRange:
             continue
-        if not _real(t):  # a point where the derivative itself has no value tells nothing
+        if not is_real_value(t):  # a point where the derivative itself has no value tells nothing
             continue
         try:
             c = probe.evaluate(task.claimed)
@@ -312,12 +312,12 @@ def show(value: sp.Expr) -> str:
         return str(value)
     if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
         return "undefined"
-    if not _real(value):
+    if not is_real_value(value):
         return f"{sp.N(value, 15)} (not a real number)"
     return str(sp.Float(value, 15))
 
 
-def _real(value: sp.Expr) -> bool:
+def is_real_value(value: sp.Expr) -> bool:
     """A finite real number (a value of the evaluation: no symbols left)."""
     return not value.has(sp.nan, sp.zoo, sp.oo, -sp.oo) and sp.im(value) == 0
 
@@ -325,7 +325,7 @@ def _real(value: sp.Expr) -> bool:
 def difference(c: sp.Expr, t: sp.Expr) -> sp.Float:
     """|c - t| relative to max(1, |c|, |t|); infinite when either is not a finite real number
     (a claim's log of a negative number is complex there, its log(0) infinite)."""
-    if not (c.is_number and t.is_number) or not (_real(c) and _real(t)):
+    if not (c.is_number and t.is_number) or not (is_real_value(c) and is_real_value(t)):
         return sp.Float("inf")
     scale = max(sp.Float(1), abs(c), abs(t))
     return sp.Float(abs(c - t) / scale, EVALUATION_DIGITS)

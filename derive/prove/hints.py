@@ -28,7 +28,7 @@ from ..losses import LOSSES, out_k, y_k
 from ..notation import split_name
 from ..rules import loss_rule
 from ..spec import width_symbol
-from .counterexample import TOLERANCE, OutOfRange, Probe, difference
+from .counterexample import TOLERANCE, OutOfRange, Probe, difference, is_real_value
 from .truth import ProofTask
 
 Variant = tuple[sp.Expr, dict[str, str]]
@@ -510,7 +510,7 @@ def constant_multiple(task: ProofTask, values: list[tuple[Probe, sp.Expr, sp.Exp
     of ``values`` (probe, claim, truth), c a small fraction; with the loss of the table whose
     convention that is, if any."""
     ratios = [c / t for _, c, t in values if abs(t) > TOLERANCE]
-    if len(ratios) < MULTIPLE_POINTS or any(difference(r, r) > 0 for r in ratios):
+    if len(ratios) < MULTIPLE_POINTS or not all(is_real_value(r) for r in ratios):
         # a ratio that is not a finite real number (the claim undefined there) is no multiple
         return None
     c = sp.Rational(sp.Rational(str(ratios[0])).limit_denominator(100))
