@@ -155,8 +155,10 @@ class Worker:
     The start method is chosen when the worker is made (make it before starting threads): fork
     where safe, and then the first call is inherited by the child, so that its function and
     arguments need not pickle. A spent budget's message starts with ``what`` (``"the proof"``)
-    and tells how to raise it (``option``, ``--timeout``). Use it as a context manager, or
-    ``close()`` it; the child dies with the parent in any case.
+    and tells how to raise it (``option``, ``--timeout``). ``start_method`` names another
+    multiprocessing start method ("forkserver": children forked from a clean server process,
+    for a parent that runs threads). Use it as a context manager, or ``close()`` it; the child
+    dies with the parent in any case.
     """
 
     def __init__(
@@ -165,11 +167,14 @@ class Worker:
         memory_mib: int | None = None,
         option: str = "--timeout",
         what: str = "the job",
+        start_method: str | None = None,
     ) -> None:
         self.seconds = seconds
         self.memory_mib = limit("memory") if memory_mib is None else memory_mib
         self.option, self.what = option, what
-        self._context = _context()
+        self._context = (
+            _context() if start_method is None else multiprocessing.get_context(start_method)
+        )
         self._process: Any = None
         self._conn: Any = None
 

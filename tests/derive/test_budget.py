@@ -1,5 +1,6 @@
 import doctest
 import os
+import time
 
 import pytest
 
@@ -48,6 +49,18 @@ def test_the_child_keeps_its_state_between_calls_until_a_call_overruns():
             "the job did not finish within the 0.5 s budget (--timeout 0.5): give it more time"
         )
         assert worker.call(_pid) != first  # a fresh child after the overrun
+
+
+def test_a_worker_forked_from_a_forkserver_serves_calls_and_is_replaced_after_an_overrun():
+    # the functions pickle by reference: the forkserver's child imports only the standard library
+    with Worker(60, start_method="forkserver") as worker:
+        first = worker.call(os.getpid)
+        assert first != os.getpid() and worker.call(os.getpid) == first
+        worker.seconds = 0.2
+        with pytest.raises(BudgetError):
+            worker.call(time.sleep, 30)
+        worker.seconds = 60
+        assert worker.call(os.getpid) not in (first, os.getpid())
 
 
 def test_an_exception_of_the_call_is_raised_here_with_the_child_traceback_noted():
