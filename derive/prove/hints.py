@@ -182,7 +182,8 @@ def _weights_transposed(task: ProofTask) -> list[Variant]:
 
 
 def _weights_of_another_layer(task: ProofTask) -> list[Variant]:
-    """w^(m)_ij written as w^(m +- 1)_ij, one layer m at a time."""
+    """w^(m)_ij written as w^(m +- 1)_ij, one layer m at a time; and where that puts w^(n) in
+    a sum over its rows, the sum also as a claim's reader takes it, over the units of layer n."""
     out = []
     for m in _layers_of(task.truth, "W"):
         for n in _neighbours(task, m):
@@ -194,8 +195,30 @@ def _weights_of_another_layer(task: ProofTask) -> list[Variant]:
                 return _entry(f"W{n}", *_at(e))
 
             words = {"m": str(m), "wrong": str(n), "below": str(m - 1)}
-            out.append((task.truth.replace(hit, moved), words))
+            mistaken = task.truth.replace(hit, moved)
+            out.append((mistaken, words))
+            # a claim's sum counts the units of the layer its index names most (ties: the
+            # higher; claims.layer_of), so Ng's sum_j W^[3]_jk dZ^[2]_j for dA^[1]_k runs over
+            # the rows of w^(3), the units of layer 3
+            over_rows = _sums_over_rows(task, mistaken, n)
+            if over_rows != mistaken:
+                out.append((over_rows, words))
     return out
+
+
+def _sums_over_rows(task: ProofTask, expr: sp.Expr, n: int) -> sp.Expr:
+    """Each sum of ``expr`` whose index counts the rows of an entry of w^(n) in its body run
+    over the units of layer n instead."""
+
+    def rows_of_w(s: sp.Sum) -> bool:
+        var = s.limits[0][0]
+        return any(_quantity(e) == ("W", n) and _at(e)[0] == var for e in _entries(s.function))
+
+    def over_rows(s: sp.Sum) -> sp.Expr:
+        var, lo, _ = s.limits[0]
+        return sp.Sum(s.function, (var, lo, task.spec.widths[n] - 1))
+
+    return expr.replace(lambda e: isinstance(e, sp.Sum) and rows_of_w(e), over_rows)
 
 
 def _without_sum(task: ProofTask) -> list[Variant]:

@@ -93,6 +93,16 @@ CASES = [
         B2,
     ),
     (
+        # Ng's notation: the sum over j counts the rows of W^[3] (claims.layer_of), the units
+        # of layer 3, not those of layer 2 that the correct W^[2] has
+        "the wrong layer's W",
+        SQUARED,
+        "a^(1)_k",
+        r"\sum_j W^{[3]}_{jk} dZ^{[2]}_j",
+        SQUARED,
+        r"\sum_j W^{[2]}_{jk} dZ^{[2]}_j",
+    ),
+    (
         "j and k swapped",
         SQUARED,
         "w^(3)_jk",
