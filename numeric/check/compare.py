@@ -14,6 +14,8 @@ pair takes the larger of its two rows.
 Why these numbers:
 
 - ``symbolic``: 34 significant digits, rounded once to float64: no error worth a row.
+- ``traced``: a function check's reference, traced from the user's forward in 40 digits
+  (``tracer``) and rounded once to float64: no error worth a row, as for ``symbolic``.
 - ``unrolled``: the same digits from the written-out network; the two roundings to float64 may
   differ in the last bit, hence 1e-14.
 - ``float64``: the generated (or the user's) code in float64. Each entry is a sum of products
@@ -38,6 +40,7 @@ if TYPE_CHECKING:  # factors reads the loss table (SymPy); the worker imports th
 
 TOLERANCES: dict[str, tuple[float, float]] = {
     "symbolic": (0.0, 0.0),
+    "traced": (0.0, 0.0),
     "unrolled": (1e-14, 1e-14),
     "float64": (1e-9, 1e-9),
     "float32": (2e-3, 2e-4),

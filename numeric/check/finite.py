@@ -45,24 +45,7 @@ from bpverify.derive.losses import out_k, y_k
 from bpverify.derive.notation import layer_name, network_symbols
 
 from ..codegen.printer import BackpropPrinter
-
-EPS = float(np.finfo(np.float64).eps)
-
-STEPS = {
-    "central": EPS ** (1 / 3),
-    "richardson": EPS ** (1 / 5),
-    "complex": 1e-20,
-}
-"""Relative step h / max(|x|, 1) of each method."""
-
-STENCILS = {
-    "central": ((1.0, -1.0), (0.5, -0.5)),
-    "richardson": ((1.0, -1.0, 2.0, -2.0), (8 / 12, -8 / 12, -1 / 12, 1 / 12)),
-    "complex": ((1j,), (1.0,)),
-}
-"""Offsets t_m and weights w_m of each method (the complex step takes the imaginary part)."""
-
-METHODS = tuple(STEPS)
+from .stencils import EPS, METHODS, STENCILS, STEPS  # noqa: F401 (the check's tables)
 
 WIDE = {False: np.longdouble, True: np.clongdouble}
 """Where float64 overflows (a sigmoid's e^-z at z = -800), the differences are taken again in

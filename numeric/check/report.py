@@ -43,6 +43,7 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     name: str = ""
+    reference: str = "symbolic (mpmath)"
 
     @property
     def passed(self) -> bool:
@@ -58,10 +59,11 @@ class Report:
     # -- text ----------------------------------------------------------------------------------
     def header(self) -> str:
         title = f"{self.name}: " if self.name else ""
+        batch = f", batch {self.batch}" if self.batch else ""
         return (
-            f"{title}{self.network}; checking {self.candidate} ({self.dtype}) against symbolic "
-            f"(mpmath) and finite differences ({self.method}); {self.points} random point(s), "
-            f"batch {self.batch}, {self.mode}"
+            f"{title}{self.network}; checking {self.candidate} ({self.dtype}) against "
+            f"{self.reference} and finite differences ({self.method}); {self.points} random "
+            f"point(s){batch}, {self.mode}"
         )
 
     COLUMNS = (
@@ -165,6 +167,7 @@ class Report:
             "points": self.points,
             "batch": self.batch,
             "mode": self.mode,
+            "reference": self.reference,
             "passed": self.passed,
             "comparisons": [c.as_dict() for c in self.comparisons],
             "problems": [p.as_dict() for p in self.problems],

@@ -202,7 +202,7 @@ def _check(spec, grad_fn, options, method, at, name, progress) -> Report:
         point = run.representable(point)
         for c in run.point(point, p, rng, sample, options.projection, options.avoid_kinks):
             key = (c.tensor, c.pair)
-            if key not in worst or _worse(c, worst[key]):
+            if key not in worst or worse(c, worst[key]):
                 worst[key] = c
     report.comparisons = list(worst.values())
     return report
@@ -247,7 +247,7 @@ def _quiet(message: str) -> None:
     """No progress wanted."""
 
 
-def _worse(a: Comparison, b: Comparison) -> bool:
+def worse(a: Comparison, b: Comparison) -> bool:
     if a.verdict == "kink" or (b.verdict == "FAIL" and a.verdict != "FAIL"):
         return False
     return a.ratio > b.ratio or b.verdict == "kink"

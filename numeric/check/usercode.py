@@ -39,21 +39,27 @@ class GradFnError(InputError):
 Gradients = tuple[dict[str, np.ndarray], list[Problem]]
 
 
-def parse_ref(ref: str) -> tuple[Path, str]:
+OPTIONS = {"grad": "--grad-fn", "fn": "--function"}
+"""The option that names the user's function of each role: the gradient code under test, and
+the forward function of a function check."""
+
+
+def parse_ref(ref: str, role: str = "grad") -> tuple[Path, str]:
     """The file and function name of ``path/to/file.py:function``; GradFnError unless the
     file exists and can be read."""
+    option = OPTIONS[role]
     path_text, sep, name = ref.rpartition(":")
     if not sep or not path_text or not name:
-        raise GradFnError(f"--grad-fn {ref[:200]!r}: write it as path/to/file.py:function")
+        raise GradFnError(f"{option} {ref[:200]!r}: write it as path/to/file.py:function")
     path = Path(path_text)
     if not path.is_file():
-        raise GradFnError(f"--grad-fn: no file {path_text!r}; give the path of a .py file")
+        raise GradFnError(f"{option}: no file {path_text!r}; give the path of a .py file")
     try:
         path.open("rb").close()
     except OSError as e:
-        raise GradFnError(f"--grad-fn: cannot read {path_text}: {e.strerror}") from None
+        raise GradFnError(f"{option}: cannot read {path_text}: {e.strerror}") from None
     if importlib.util.spec_from_file_location("_", path) is None:  # runs nothing
-        raise GradFnError(f"--grad-fn: cannot import {path_text!r} as Python; is it a .py file?")
+        raise GradFnError(f"{option}: cannot import {path_text!r} as Python; is it a .py file?")
     return path, name
 
 
@@ -72,6 +78,27 @@ class InProcess:
         pass
 
 
+class LocalStages:
+    """The functions of a function check as Python callables, by role ("fn", "grad"): each stage
+    runs here (``function_sources.answer``); exceptions and ``sys.exit`` are problems, a hang is
+    not stopped."""
+
+    def __init__(self, functions: dict[str, Callable]) -> None:
+        self.functions = functions
+
+    def stage(self, meta: dict, arrays: dict, reply_bytes: int) -> tuple[dict, dict]:
+        from .function_sources import answer
+
+        try:
+            return answer(meta, arrays, self.functions)
+        except (Exception, SystemExit) as e:
+            who = "the gradient function" if meta["stage"] == "gradient" else "the function"
+            return {"problem": f"{who} {worker.describe(e)}"}, {}
+
+    def close(self) -> None:
+        pass
+
+
 class Isolated:
     """``file.py:function`` in a worker process: imported on creation, called by ``call``.
 
@@ -79,19 +106,23 @@ class Isolated:
     answers with that same problem at once: one hang costs one ``timeout``, not one per point.
     """
 
-    def __init__(self, ref: str, timeout: float, memory_limit: float) -> None:
-        path, name = parse_ref(ref)
-        self.file, self.timeout = path.name, timeout
+    def __init__(self, refs: str | dict[str, str], timeout: float, memory_limit: float) -> None:
+        refs = {"grad": refs} if isinstance(refs, str) else refs  # role -> "file.py:function"
+        found = {role: parse_ref(ref, role) for role, ref in refs.items()}
+        self.file, self.timeout = next(iter(found.values()))[0].name, timeout
         self.failure: str | None = None
         self.worker = Worker(memory_limit)
         try:
-            self._load(ref, path, name)
+            for role, (path, name) in found.items():
+                if self.failure is None:
+                    self._load(refs[role], path, name, role)
         except BaseException:
             self.worker.close()
             raise
 
-    def _load(self, ref: str, path: Path, name: str) -> None:
-        load = {"op": "load", "path": str(path.resolve()), "name": name}
+    def _load(self, ref: str, path: Path, name: str, role: str) -> None:
+        self.file = path.name
+        load = {"op": "load", "path": str(path.resolve()), "name": name, "role": role}
         try:
             reply, _ = self.worker.request(load, {}, self.timeout)
         except WorkerLost as e:
@@ -99,9 +130,23 @@ class Isolated:
             return
         status = reply.get("status")
         if status == "no-function":
-            raise GradFnError(f"--grad-fn: {ref.rpartition(':')[0]} defines no function {name!r}")
+            option, file = OPTIONS[role], ref.rpartition(":")[0]
+            raise GradFnError(f"{option}: {file} defines no function {name!r}")
         if status != "loaded":
             self._fail(f"importing {self.file} {reply.get('message', f'answered {status!r}')}")
+
+    def stage(self, meta: dict, arrays: dict, reply_bytes: int) -> tuple[dict, dict]:
+        """One stage of a function check (``function_sources.answer``) in the worker, within the
+        time budget; a lost worker is the reply's "problem", as is every later stage's."""
+        if self.failure is not None:
+            return {"problem": self.failure}, {}
+        who = "the gradient function" if meta["stage"] == "gradient" else "the function"
+        try:
+            return self.worker.request(
+                {"op": "function", **meta}, arrays, self.timeout, reply_bytes
+            )
+        except WorkerLost as e:
+            return {"problem": self._fail(f"{who} {e.reason}")}, {}
 
     def call(self, params: dict, X, Y, expected: dict[str, tuple], point: int) -> Gradients:
         """As ``InProcess.call``, in the worker, within the time budget."""

@@ -127,7 +127,7 @@ def call(
             if not name.startswith("dC_da"):
                 missing.append(name)
             continue
-        array, wrong = _real_array(value)
+        array, wrong = real_array(value)
         if array is None:
             problems.append(Problem(name, wrong, point))
         elif array.shape != shape:
@@ -195,7 +195,7 @@ def _renames(returned: list, missing: list[str]) -> dict[str, str]:
     return {keys[0]: name for name, keys in found.items() if len(keys) == 1}
 
 
-def _real_array(value) -> tuple[np.ndarray | None, str]:
+def real_array(value) -> tuple[np.ndarray | None, str]:
     """``value`` as a float64 array, or None and what is wrong with it. Complex values are
     refused, not cut to their real parts; so are strings, even "1.5"."""
     try:
@@ -290,14 +290,18 @@ def serve(requests: str, replies: str, stacks: str, memory_limit: str, parent: s
 
     os._exit = announced_exit
     _reply(rep, {"status": "ready"})
-    fn: Callable = _not_imported
+    functions: dict[str, Callable] = {}  # by role: "grad" for --grad-fn, "fn" for --function
     while (request := _receive(req)) is not None:
         meta, arrays = request
         if meta["op"] == "load":
             imported, reply = _import(meta["path"], meta["name"])
-            fn = imported or _not_imported
+            functions[meta.get("role", "grad")] = imported or _not_imported
             _reply(rep, reply)
             continue
+        if meta["op"] == "function":  # one stage of a function check (function_sources)
+            _reply(rep, *_function_stage(meta, arrays, functions))
+            continue
+        fn = functions.get("grad", _not_imported)
         params = {k.removeprefix("params."): v for k, v in arrays.items() if k[:7] == "params."}
         expected = {k: tuple(v) for k, v in meta["expected"].items()}
         try:
@@ -307,6 +311,16 @@ def serve(requests: str, replies: str, stacks: str, memory_limit: str, parent: s
         found = [[p.tensor, p.message] for p in problems]
         _reply(rep, {"status": "answer", "problems": found}, grads)
     real_exit(0)
+
+
+def _function_stage(meta: dict, arrays: dict, functions: dict) -> tuple[dict, dict]:
+    from .function_sources import answer  # mpmath and the tracer, for function checks only
+
+    try:
+        reply, out = answer(meta, arrays, functions)
+    except BaseException as e:  # raised by the user's code outside what the stage catches
+        return {"status": "answer", "problem": f"the function {describe(e)}"}, {}
+    return {"status": "answer", **reply}, out
 
 
 def _not_imported(*args):
@@ -432,7 +446,7 @@ def _unframe(data: bytes, meta_size: int) -> tuple[dict, dict[str, np.ndarray]]:
         offset, arrays = meta_size, {}
         for name, dtype, shape in listed:
             dt = np.dtype(dtype)
-            if dt.kind != "f" or not isinstance(name, str):
+            if dt.kind not in "fiub" or not isinstance(name, str):
                 raise ValueError(f"an array {name!r} of dtype {dt}")
             count = int(np.prod(shape, dtype=np.int64))
             arrays[name] = np.frombuffer(data, dt, count, offset).reshape(shape)

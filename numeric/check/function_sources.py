@@ -1,0 +1,284 @@
+"""The three sources of a function's gradient at one point, computed where the user's code runs.
+
+``check_function`` (``numeric.check.function``) compares, for any NumPy function ``fn`` of named
+array inputs, three gradients of the scalar
+
+    g(inputs) = fn(**inputs)                  when fn returns a number,
+    g(inputs) = sum(dout * fn(**inputs))      when it returns an array (dout drawn at random),
+
+with respect to each input of ``wrt``: the user's ``grad`` (``user_gradient``), finite
+differences of g (``differences``, ``directional``) and the reference traced from ``fn`` itself
+(``tracer``). Everything here calls the user's code, so it runs in the worker process for a
+``file.py:function`` (``worker``) and in this process for a Python callable; it imports NumPy,
+mpmath and the report only.
+
+Finite differences take the stencil rows of ``stencils``. The complex step is used where the
+forward is complex-safe, which ``complex_safe`` finds by trying: fn must accept a complex
+perturbation, keep its real part, and agree with a central difference along one random
+direction. Otherwise every entry is evaluated at x, x +- h and x +- 2h, which gives the central
+difference D(h), D(2h), Richardson's (4 D(h) - D(2h)) / 3, and the evidence of a kink inside the
+stencil: a derivative that jumps by J at distance d from x makes D(h) and D(2h), or the second
+differences at h and 2h, differ by at least J / 8, where a smooth g makes them differ by
+O(h^2). ``jump`` is that evidence, for the check to weigh against the disagreement it explains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .report import Problem
+from .stencils import EPS, STEPS
+from .worker import describe, real_array
+
+CONSISTENCY = 1e-5
+"""How closely the complex step must match a central difference along one direction for the
+forward to count as complex-safe (the central difference's own error is about 1e-10)."""
+
+
+@dataclass
+class Output:
+    """What fn returned at the point: a number (``shape`` None) or an array of ``shape``, with
+    sum |dout * fn| (the scale of g's rounding error)."""
+
+    value: float | np.ndarray
+    shape: tuple[int, ...] | None
+    size: float
+
+
+def forward(fn: Callable, inputs: Mapping[str, np.ndarray]) -> tuple[Output | None, str]:
+    """fn at the inputs, or None and what is wrong with what it returned (or raised)."""
+    try:
+        with np.errstate(all="ignore"):
+            out = fn(**_copies(inputs))
+    except (Exception, SystemExit) as e:
+        return None, f"the function {describe(e)}"
+    array, wrong = real_array(out)
+    if array is None:
+        return None, f"the function returned {wrong}"
+    if not np.isfinite(array).all():
+        where = [int(i) for i in np.argwhere(~np.isfinite(array))[0]] if array.ndim else []
+        return None, f"the function returned a non-finite value{f' at {where}' * bool(where)}"
+    if array.ndim == 0:
+        return Output(float(array), None, abs(float(array))), ""
+    return Output(array, array.shape, 0.0), ""
+
+
+def user_gradient(
+    grad: Callable,
+    inputs: Mapping[str, np.ndarray],
+    wrt: Sequence[str],
+    dout: np.ndarray | None,
+    point: int,
+) -> tuple[dict[str, np.ndarray], list[Problem]]:
+    """``grad(**inputs)`` (``dout=dout`` too for an array output) read as one gradient per input
+    of ``wrt``: a dict by name, a tuple in the order of the inputs or of ``wrt``, or one array
+    when one input is checked; the problems with anything else."""
+    extra = {} if dout is None else {"dout": dout.copy()}
+    try:
+        with np.errstate(all="ignore"):
+            out = grad(**_copies(inputs), **extra)
+    except (Exception, SystemExit) as e:
+        return {}, [Problem(None, f"the gradient function {describe(e)}", point)]
+    named, problem = _named(out, list(inputs), list(wrt))
+    if problem:
+        return {}, [Problem(None, problem, point)]
+    grads, problems = {}, []
+    for name in wrt:
+        if name not in named:
+            problems.append(Problem(name, "missing from what the gradient function returned"))
+            continue
+        array, wrong = real_array(named[name])
+        shape = np.shape(inputs[name])
+        if array is None:
+            problems.append(Problem(name, wrong, point))
+        elif array.shape != shape:
+            problems.append(Problem(name, f"wrong shape {array.shape}, expected {shape}", point))
+        elif not np.isfinite(array).all():
+            where = [int(i) for i in np.argwhere(~np.isfinite(array))[0]]
+            problems.append(Problem(name, f"a non-finite value at {where}", point))
+        else:
+            grads[name] = array
+    return grads, problems
+
+
+def _named(out, names: list[str], wrt: list[str]) -> tuple[dict, str]:
+    if isinstance(out, Mapping):
+        return dict(out), ""
+    if isinstance(out, (tuple, list)):
+        for order in (names, wrt):
+            if len(out) == len(order):
+                return dict(zip(order, out, strict=True)), ""
+        return {}, (
+            f"the gradient function returned {len(out)} gradients; give one per input "
+            f"({', '.join(names)}) or one per checked input ({', '.join(wrt)}), or a dict by name"
+        )
+    if len(wrt) == 1:
+        return {wrt[0]: out}, ""
+    kind = type(out).__name__
+    return {}, f"the gradient function returned a {kind}; return a dict by input name or a tuple"
+
+
+def _copies(inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {k: np.array(v, copy=True) for k, v in inputs.items()}
+
+
+class Scalar:
+    """g (see the module docstring) as a function of one perturbation of the inputs."""
+
+    def __init__(self, fn: Callable, inputs: Mapping[str, np.ndarray], dout) -> None:
+        self.fn, self.inputs, self.dout = fn, inputs, dout
+
+    def at(self, moves: Mapping[str, np.ndarray], dtype=np.float64):
+        """g at inputs + moves (a dict of arrays shaped like the inputs, or of flat-index
+        perturbations), in ``dtype``."""
+        args = {}
+        for k, v in self.inputs.items():
+            args[k] = v.astype(dtype) + moves[k] if k in moves else v.copy()
+        with np.errstate(all="ignore"):
+            out = np.asarray(self.fn(**args))
+        if self.dout is not None:
+            return np.sum(self.dout * out)
+        return out.reshape(())[()]
+
+
+@dataclass
+class Differences:
+    """Finite differences of g for the entries of one input: ``values`` (NaN where not asked),
+    the ``jump`` evidence of a kink inside the stencil, the rounding ``noise`` of each value and
+    its ``steps``."""
+
+    values: np.ndarray
+    jump: np.ndarray
+    noise: np.ndarray
+    steps: np.ndarray
+
+
+def differences(
+    g: Scalar, name: str, entries: np.ndarray | None, method: str, size: float
+) -> Differences:
+    """dg/d input ``name`` at the flat ``entries`` (all when None) by ``method``; ``size`` is
+    sum |dout * fn| (or |fn|), the scale of g's rounding error."""
+    x = g.inputs[name]
+    shape = np.shape(x)
+    flat = np.ravel(x)
+    idx = np.arange(flat.size) if entries is None else entries
+    steps = STEPS[method] * np.maximum(np.abs(flat), 1.0)
+    values = np.full(flat.size, np.nan)
+    jump = np.zeros(flat.size)
+    noise = np.zeros(flat.size)
+    for i in idx:
+        h = float(steps[i])
+
+        def at(t, dtype=np.float64, i=i):
+            e = np.zeros(flat.size, dtype=dtype)
+            e[i] = t
+            return g.at({name: e.reshape(shape)}, dtype)
+
+        values[i], jump[i], noise[i] = _derivative(at, h, method, size)
+    return Differences(values.reshape(shape), jump.reshape(shape), noise.reshape(shape), steps)
+
+
+def directional(
+    g: Scalar, tangents: Mapping[str, np.ndarray], method: str, size: float
+) -> tuple[float, float, float]:
+    """The derivative of g along ``tangents`` (one direction for every checked input at once),
+    its kink evidence and rounding noise."""
+    big = max(float(np.max(np.abs(g.inputs[k]), initial=0.0)) for k in tangents)
+    longest = max(float(np.max(np.abs(v), initial=0.0)) for v in tangents.values())
+    h = STEPS[method] * max(big, 1.0) / max(longest, 1e-300)
+
+    def at(t, dtype=np.float64):
+        return g.at({k: t * v for k, v in tangents.items()}, dtype)
+
+    return _derivative(at, h, method, size)
+
+
+def _derivative(at: Callable, h: float, method: str, size: float) -> tuple[float, float, float]:
+    """(derivative, jump evidence, rounding noise) of t -> at(t) at 0 with step h."""
+    if method == "complex":
+        return float(np.imag(at(1j * h, np.complex128))) / h, 0.0, 0.0
+    f0 = float(at(0.0))
+    f1, m1, f2, m2 = (float(at(t * h)) for t in (1.0, -1.0, 2.0, -2.0))
+    d1, d2 = (f1 - m1) / (2 * h), (f2 - m2) / (4 * h)
+    s1, s2 = (f1 - 2 * f0 + m1) / h**2, (f2 - 2 * f0 + m2) / (4 * h**2)
+    jump = max(abs(d1 - d2), h * abs(s1 - s2))
+    value = d1 if method == "central" else (4 * d1 - d2) / 3
+    noise = EPS * max(size, abs(f0)) / h
+    return value, jump, noise
+
+
+def complex_safe(g: Scalar, wrt: Sequence[str], rng: np.random.Generator) -> bool:
+    """Whether the complex step can be trusted on g: it runs on complex inputs, keeps g's
+    value in its real part and agrees with a central difference along a random direction."""
+    tangents = {k: rng.standard_normal(np.shape(g.inputs[k])) for k in wrt}
+    try:
+        h = 1e-20
+        z = complex(g.at({k: 1j * h * v for k, v in tangents.items()}, np.complex128))
+        real = float(g.at({}))
+        step, _, _ = directional(g, tangents, "central", abs(real))
+    except (Exception, SystemExit):
+        return False
+    if not (np.isfinite(z.real) and np.isfinite(z.imag) and np.isfinite(step)):
+        return False
+    if abs(z.real - real) > 1e-12 * max(abs(real), 1.0):
+        return False
+    return abs(z.imag / h - step) <= CONSISTENCY * max(abs(step), abs(z.imag / h), 1e-8)
+
+
+# -- one request: the same answers in this process and in the worker -------------------------------
+
+
+def answer(meta: dict, arrays: dict[str, np.ndarray], functions: Mapping[str, Callable]):
+    """The reply (meta, arrays) to one stage of a function check: ``meta["stage"]`` names it,
+    ``arrays`` hold the inputs ("in.NAME"), ``dout`` and the directions ("v.NAME")."""
+    inputs = {k[3:]: v for k, v in arrays.items() if k.startswith("in.")}
+    dout = arrays.get("dout")
+    stage = meta["stage"]
+    if stage == "forward":
+        out, problem = forward(functions["fn"], inputs)
+        if out is None:
+            return {"problem": problem}, {}
+        value = {"value": np.asarray(out.value, dtype=np.float64)}
+        return {"shape": None if out.shape is None else list(out.shape)}, value
+    if stage == "gradient":
+        grads, problems = user_gradient(functions["grad"], inputs, meta["wrt"], dout, meta["point"])
+        listed = [[p.tensor, p.message] for p in problems]
+        return {"problems": listed}, grads
+    g = Scalar(functions["fn"], inputs, dout)
+    if stage == "complex-safe":
+        rng = np.random.default_rng(meta["seed"])
+        return {"safe": complex_safe(g, meta["wrt"], rng)}, {}
+    if stage == "differences":
+        entries = arrays.get("entries")
+        found = differences(
+            g,
+            meta["name"],
+            None if entries is None else entries.astype(np.int64),
+            meta["method"],
+            meta["size"],
+        )
+        return {}, {"values": found.values, "jump": found.jump, "noise": found.noise}
+    if stage == "directional":
+        tangents = {k[2:]: v for k, v in arrays.items() if k.startswith("v.")}
+        d, jump, noise = directional(g, tangents, meta["method"], meta["size"])
+        return {"value": d, "jump": jump, "noise": noise}, {}
+    if stage == "trace":
+        return _traced(functions["fn"], inputs, meta, dout)
+    raise ValueError(f"no stage {stage!r}")
+
+
+def _traced(fn: Callable, inputs, meta: dict, dout):
+    from .tracer import TraceBudget, Uncovered, trace
+
+    try:
+        found = trace(fn, inputs, tuple(meta["wrt"]), dout, meta["operations"], meta["seconds"])
+    except Uncovered as e:
+        return {"uncovered": str(e)}, {}
+    except TraceBudget as e:
+        return {"budget": str(e)}, {}
+    arrays = {f"g.{k}": v for k, v in found.gradients.items()}
+    arrays.update({f"k.{k}": v.astype(np.float64) for k, v in found.kinks.items()})
+    return {"operations": found.operations}, arrays
