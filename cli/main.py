@@ -99,11 +99,13 @@ def main(debug: bool) -> None:
 
 def _register() -> None:
     from . import check, derive, generate, prove, train
+    from .serve import serve
 
     main.add_command(check.check)
     main.add_command(derive.derive)
     main.add_command(generate.generate)
     main.add_command(prove.prove)
+    main.add_command(serve)
     main.add_command(train.train)
 
 

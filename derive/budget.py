@@ -172,7 +172,7 @@ class Worker:
         self.seconds = seconds
         self.memory_mib = limit("memory") if memory_mib is None else memory_mib
         self.option, self.what = option, what
-        self._context = (
+        self._context: Any = (
             _context() if start_method is None else multiprocessing.get_context(start_method)
         )
         self._process: Any = None

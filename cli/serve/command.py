@@ -1,0 +1,108 @@
+"""``bpverify serve``: the API and the web page, from the optional ``serve`` extra."""
+
+from __future__ import annotations
+
+from importlib.util import find_spec
+
+import click
+
+from ..options import library
+
+SETTINGS = "bpverify.cli.serve.settings:Settings"
+NEEDS = ("fastapi", "uvicorn", "latex2mathml")
+"""The modules of the ``serve`` extra."""
+
+
+def _seconds(name: str, setting: str, help_text: str):
+    return click.option(
+        f"--{name}",
+        type=click.FloatRange(0, 86400, min_open=True),
+        default=library(f"{SETTINGS}.{setting}"),
+        metavar="SECONDS",
+        show_default=True,
+        help=help_text,
+    )
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=library(f"{SETTINGS}.workers"),
+    show_default=True,
+    help="Worker processes for the symbolic work (one request each at a time).",
+)
+@_seconds("timeout", "prove_seconds", "Seconds one claim may take; past them it is UNDECIDED.")
+@_seconds(
+    "build-timeout",
+    "build_seconds",
+    "Seconds one derive, generate or check may take; past them: 503.",
+)
+@click.option(
+    "--memory",
+    type=click.IntRange(min=64),
+    default=None,
+    metavar="MIB",
+    help="MiB each worker may take beyond its start (default: BPVERIFY_MAX_MEMORY, 4096).",
+)
+@click.option(
+    "--queue",
+    type=click.IntRange(min=0),
+    default=library(f"{SETTINGS}.queue"),
+    show_default=True,
+    help="Requests that may wait for a worker; one more is answered 503 with Retry-After.",
+)
+@_seconds(
+    "queue-timeout",
+    "queue_seconds",
+    "Seconds a request waits for a worker before it is answered 503.",
+)
+@click.option(
+    "--max-body",
+    type=click.IntRange(min=1024),
+    default=library(f"{SETTINGS}.max_body"),
+    show_default=True,
+    metavar="BYTES",
+    help="Largest request body; a larger one is answered 413.",
+)
+@click.option(
+    "--cache",
+    type=click.IntRange(min=1),
+    default=library(f"{SETTINGS}.cache"),
+    show_default=True,
+    help="Derivations kept in memory, by network.",
+)
+def serve(host, port, workers, timeout, build_timeout, memory, queue, queue_timeout, **rest):
+    """Serve the JSON API and the web page (needs: pip install "bpverify[serve]").
+
+    \b
+    The page is at http://HOST:PORT/, the API under /api and its docs at /docs. Every
+    derivation, proof and check runs in a worker process on a budget of time and memory.
+
+    \b
+    Example:
+      bpverify serve --port 8000
+    """
+    missing = [name for name in NEEDS if find_spec(name) is None]
+    if missing:
+        from bpverify.derive import InputError
+
+        raise InputError(f'{", ".join(missing)} not installed: pip install "bpverify[serve]"')
+    import uvicorn
+
+    from .app import create_app
+    from .settings import Settings
+
+    settings = Settings(
+        workers=workers,
+        prove_seconds=timeout,
+        build_seconds=build_timeout,
+        memory_mib=memory,
+        queue=queue,
+        queue_seconds=queue_timeout,
+        **rest,
+    )
+    click.echo(f"bpverify serve: http://{host}:{port}/ (API docs: /docs); Ctrl-C stops", err=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
