@@ -24,6 +24,39 @@ OPTIONS = "bpverify.numeric.check.options"
     help="Check your own FUNCTION(params, X, Y) -> dict instead of the generated code.",
 )
 @click.option(
+    "--function",
+    "function",
+    default=None,
+    metavar="FILE.py:FUNCTION",
+    help="Check --grad-fn as the gradient of this NumPy function of named inputs, instead of a "
+    "network (docs/layers.md).",
+)
+@click.option(
+    "--input",
+    "input_specs",
+    multiple=True,
+    metavar="NAME=SHAPE[:KIND]",
+    help="An input of --function drawn at random, e.g. x=8x16 or labels=8:int5 (repeat).",
+)
+@click.option(
+    "--inputs",
+    "inputs_path",
+    default=None,
+    metavar="FILE.npz",
+    help="Inputs of --function as arrays (numpy.savez), beside or instead of --input.",
+)
+@click.option(
+    "--wrt",
+    default=None,
+    metavar="NAMES",
+    help="The inputs of --function to check, e.g. x,gamma (default: every float input).",
+)
+@click.option(
+    "--every-entry",
+    is_flag=True,
+    help="With --function: finite differences of every entry, however large the inputs.",
+)
+@click.option(
     "--dtype",
     type=LibraryChoice(f"{OPTIONS}:DTYPES"),
     default=library(f"{OPTIONS}:CheckOptions.dtype"),
@@ -121,6 +154,11 @@ def check(
     cost,
     l2,
     grad_fn,
+    function,
+    input_specs,
+    inputs_path,
+    wrt,
+    every_entry,
     json_path,
     junit_path,
     config_path,
@@ -138,16 +176,33 @@ def check(
       bpverify check --widths 2,3,1 --activation tanh
       bpverify check --widths 4,8,3 --loss softmax-cross-entropy --grad-fn mine.py:grads
       bpverify check            # the networks of [tool.bpverify] in pyproject.toml
+      bpverify check --function layer.py:forward --grad-fn layer.py:backward --input x=8x16
     """
     from bpverify.numeric import memory
     from bpverify.numeric.check import config
     from bpverify.numeric.check.options import CheckOptions
-    from bpverify.numeric.check.report import to_json, to_junit
     from bpverify.numeric.check.run import check_fits, check_gradients
 
     check_outputs({"--json": json_path, "--junit": junit_path})
     options = CheckOptions(**settings)
     explicit = given(click.get_current_context())
+    function_options = set(FUNCTION_FLAGS) & explicit
+    if function is not None:
+        refused = sorted((explicit & NOT_FOR_FUNCTIONS) | ({"config_path"} & explicit))
+        if refused:
+            flags = ", ".join("--" + n.replace("_", "-").replace("-path", "") for n in refused)
+            raise click.UsageError(f"{flags}: not for --function, which checks no network")
+        if grad_fn is None:
+            raise click.UsageError(
+                "--function needs --grad-fn FILE.py:FUNCTION: the backward to check"
+            )
+        report = function_report(
+            function, grad_fn, input_specs, inputs_path, wrt, every_entry, options
+        )
+        return _finish([report], json_path, junit_path, what="function(s)")
+    if function_options:
+        flags = ", ".join(FUNCTION_FLAGS[n] for n in sorted(function_options))
+        raise click.UsageError(f"{flags}: only with --function FILE.py:FUNCTION")
     if widths is None and layers is None:
         path = Path(config_path) if config_path else config.find()
         if path is None:
@@ -180,15 +235,68 @@ def check(
         reports.append(report)
         click.echo(report.table())
         click.echo()
+    return _finish(reports, json_path, junit_path, echoed=True)
+
+
+def _finish(reports, json_path, junit_path, echoed=False, what="network(s)"):
+    """The reports' tables (unless ``echoed``), their files and the exit code."""
+    from bpverify.numeric.check.report import to_json, to_junit
+
+    if not echoed:
+        for report in reports:
+            click.echo(report.table())
+            click.echo()
     if json_path:
         write_text_atomic(json_path, to_json(reports) + "\n")
     if junit_path:
         write_text_atomic(junit_path, to_junit(reports))
     passed = sum(r.passed for r in reports)
     verdict = "PASS" if passed == len(reports) else "FAIL"
-    click.echo(f"{verdict}: {passed} of {len(reports)} network(s) passed")
+    click.echo(f"{verdict}: {passed} of {len(reports)} {what} passed")
     return exitcodes.passed(passed == len(reports))
 
 
 NETWORK = ("activation", "loss", "leaky_slope", "cost", "l2")
 """The options that describe the one network of --widths, not a configured network."""
+
+NOT_FOR_FUNCTIONS = {
+    "layers",
+    "widths",
+    *NETWORK,
+    "batch",
+    "targets",
+    "avoid_kinks",
+    "unrolled",
+}
+"""Options about a network, refused beside --function."""
+
+FUNCTION_FLAGS = {
+    "input_specs": "--input",
+    "inputs_path": "--inputs",
+    "wrt": "--wrt",
+    "every_entry": "--every-entry",
+}
+"""The options of --function, refused without it."""
+
+
+def function_report(function, grad_fn, input_specs, inputs_path, wrt, every_entry, options):
+    """``check_function`` on the inputs of --inputs and --input (``numeric.check.inputs``)."""
+    from bpverify.numeric.check.function import check_function
+    from bpverify.numeric.check.inputs import InputsError, load_npz, parse_input
+
+    inputs: dict = load_npz(inputs_path) if inputs_path else {}
+    for text in input_specs:
+        name, drawn = parse_input(text)
+        if name in inputs:
+            raise InputsError(f"--input {name}: given twice (or also in --inputs); give it once")
+        inputs[name] = drawn
+    if not inputs:
+        raise click.UsageError(
+            "--function needs its inputs: --input NAME=SHAPE (e.g. --input x=8x16) or "
+            "--inputs FILE.npz"
+        )
+    mode = "entries" if every_entry else "auto"
+    with reporter("bpverify check --function") as progress:
+        return check_function(
+            function, grad_fn, inputs, wrt=wrt, options=options, mode=mode, progress=progress
+        )

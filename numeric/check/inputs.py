@@ -102,6 +102,13 @@ def load_npz(path: str | Path) -> dict[str, np.ndarray]:
         ) from None
     if not arrays:
         raise InputsError(f"--inputs {path}: holds no arrays; write them with numpy.savez")
+    for name, a in arrays.items():
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            where = [int(i) for i in np.argwhere(~np.isfinite(a))[0]]
+            raise InputsError(
+                f"--inputs {path}: array {name!r} holds NaN or infinity at {where}; give finite "
+                "numbers"
+            )
     return arrays
 
 

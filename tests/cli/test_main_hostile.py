@@ -116,6 +116,55 @@ class Evil:
         raise RuntimeError("no array for you")
 """
 
+LAYER = """\
+import os, sys, time
+import numpy as np
+
+
+def forward(x):
+    return np.sum(np.tanh(x) ** 2)
+
+
+def backward(x):
+    return 2 * np.tanh(x) * (1 - np.tanh(x) ** 2)
+
+
+def loops(x):
+    while True:
+        pass
+
+
+def sleeps(x):
+    time.sleep(3600)
+
+
+def exits(x):
+    sys.exit(0)
+
+
+def ends(x):
+    os._exit(0)
+
+
+def arctan(x):
+    return np.sum(np.arctan(x))
+
+
+def darctan(x):
+    return 1 / (1 + x**2)
+"""
+
+LAYER_FILE = {"layer.py": LAYER}
+FUNCTION = "check --function {tmp}/layer.py:forward --grad-fn {tmp}/layer.py:backward --input x=3"
+
+
+def function(old: str, new: str, more: str = "") -> str:
+    """``FUNCTION`` with the function ``old`` replaced by ``new`` (``:name`` or a file), and
+    ``more`` options."""
+    old, new = (x if ".py" in x else f":{x}" for x in (old, new))
+    return f"{FUNCTION.replace(old, new)} {more}".strip()
+
+
 NET1 = "--widths 2,1 --points 1 --batch 2"
 CHECK = f"check {NET1}"
 USER = "{tmp}/user.py:grads"
@@ -720,6 +769,51 @@ def _rows() -> list[Case]:
           how="proc"),
         c("check-stdout-full", f"{CHECK}", 2, r"stdout|standard output|full", how="full slow"),
         c("check-broken-pipe", f"{CHECK}", (0, 141), r"", how="pipe slow"),
+        # check --function: the forward and the backward are the user's code, in the worker
+        c("function-ok", f"{FUNCTION} --timeout 60", 0, r"PASS", files=LAYER_FILE),
+        c("function-grad-loop", function("backward", "loops", "--timeout 2"), 1,
+          r"problem: the gradient function ran past the time limit of 2 s", files=LAYER_FILE),
+        c("function-forward-sleep", function("forward", "sleeps", "--timeout 2"), 1,
+          r"problem: the function ran past the time limit of 2 s", files=LAYER_FILE),
+        c("function-grad-sys-exit-0", function("backward", "exits", "--timeout 5"), 1,
+          r"problem: .*sys.exit\(0\)", files=LAYER_FILE),
+        c("function-grad-os-exit-0", function("backward", "ends", "--timeout 5"), 1,
+          r"problem: .*os._exit\(0\)", files=LAYER_FILE, how="proc"),
+        c("function-forward-import-exit-5",
+          function("layer.py:forward", "exits.py:forward", "--timeout 5"), 1,
+          r"problem: importing exits.py called sys.exit\(5\)",
+          files={**LAYER_FILE, "exits.py": "import sys\nsys.exit(5)\n"}),
+        c("function-uncovered-call",
+          function("forward", "arctan", "--timeout 60").replace(":backward", ":darctan"), 0,
+          r"does not cover np.arctan", files=LAYER_FILE),
+        c("function-no-grad-fn", "check --function {tmp}/layer.py:forward --input x=3", 2,
+          r"--grad-fn", files=LAYER_FILE),
+        c("function-no-inputs", FUNCTION.removesuffix(" --input x=3"), 2, r"--input",
+          files=LAYER_FILE),
+        c("function-input-bad-shape", f"{FUNCTION} --input y=3x-1", 2, r"--input y",
+          files=LAYER_FILE),
+        c("function-input-huge", f"{FUNCTION} --input y=100000x100000", 2, r"entries|MiB",
+          files=LAYER_FILE, how="rss"),
+        c("function-input-twice", f"{FUNCTION} --input x=4", 2, r"given twice", files=LAYER_FILE),
+        c("function-wrt-unknown", f"{FUNCTION} --wrt z", 2, r"--wrt 'z'", files=LAYER_FILE),
+        c("function-wrt-labels", f"{FUNCTION} --input labels=3:int2 --wrt labels", 2,
+          r"whole-number", files=LAYER_FILE),
+        c("function-with-widths", f"{FUNCTION} --widths 2,1", 2, r"--widths: not for --function",
+          files=LAYER_FILE),
+        c("function-missing-file",
+          "check --function {tmp}/none.py:f --grad-fn {tmp}/none.py:g --input x=3", 2,
+          r"--function: no file"),
+        c("function-missing-function", function("forward", "nope"), 2,
+          r"--function: .* defines no function 'nope'", files=LAYER_FILE),
+        c("function-inputs-missing", f"{FUNCTION} --inputs {{tmp}}/none.npz", 2,
+          r"--inputs: no file", files=LAYER_FILE),
+        c("function-inputs-nan", f"{FUNCTION} --inputs {{tmp}}/in.npz", 2, r"NaN",
+          files={**LAYER_FILE, "in.npz": npz_bytes(y=np.array([np.nan]))}),
+        c("function-inputs-text", f"{FUNCTION} --inputs {{tmp}}/in.npz", 2,
+          r"not a readable .npz", files={**LAYER_FILE, "in.npz": "hello"}),
+        c("function-wrt-without-function", f"{CHECK} --wrt x", 2, r"--wrt: only with --function"),
+        c("function-json-read-only", f"{FUNCTION} --json {READ_ONLY_DIR}/r.json", 2, r"--json",
+          files=LAYER_FILE),
     ]
     # fmt: on
     return rows
