@@ -31,6 +31,9 @@ from .models import CheckRequest, ClaimRequest, DeriveRequest, GenerateRequest, 
 from .pool import Pool
 from .settings import Settings
 
+BUILD = "bpverify serve --build-timeout"
+"""The option that raises the budget of derive, generate and check (a claim's: --timeout)."""
+
 PREVIEW_SECONDS = 5.0
 """The most a live preview of a claim may take (less when the prove budget is less)."""
 
@@ -105,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 body.verify,
                 seconds=settings.build_seconds,
                 what="the derivation",
+                option=BUILD,
             )
             answer, state = _json(record), "miss"
             cache.put(key, answer)
@@ -147,7 +151,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """`bpverify generate`: the NumPy module of forward, loss and gradients."""
         spec = body.network.spec()
         module = await pool.run(
-            _call, jobs.code, spec, seconds=settings.build_seconds, what="the code generation"
+            _call,
+            jobs.code,
+            spec,
+            seconds=settings.build_seconds,
+            what="the code generation",
+            option=BUILD,
         )
         return JSONResponse(module)
 
@@ -157,7 +166,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generated and finite-difference gradients compared."""
         spec, options = body.network.spec(), body.options()
         report = await pool.run(
-            _call, jobs.check, spec, options, seconds=settings.build_seconds, what="the check"
+            _call,
+            jobs.check,
+            spec,
+            options,
+            seconds=settings.build_seconds,
+            what="the check",
+            option=BUILD,
         )
         return JSONResponse(report)
 

@@ -113,7 +113,19 @@ async def input_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, BudgetError):
         return answer(503, f"over the {exc.kind} budget", message, None, **{"Retry-After": "1"})
     claim = request.url.path in ("/api/prove", "/api/preview")
-    return answer(422, "bad input", message, field_of(message, "claim" if claim else "network"))
+    field = field_of(message, "claim" if claim else "network")
+    return answer(422, "bad input", _OPTION.sub(_as_field, message), field)
+
+
+_OPTION = re.compile(r"--([a-z0-9-]+)")
+
+
+def _as_field(m: re.Match) -> str:
+    """A command-line option in a library message as the API's field of the same meaning
+    (--leaky-slope: leaky_slope); other text stays."""
+    name = m.group(1).replace("-", "_")
+    name = "activations" if name == "activation" else name
+    return name if name in EXAMPLES else m.group(0)
 
 
 async def busy(request: Request, exc: Exception) -> JSONResponse:

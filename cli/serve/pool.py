@@ -58,12 +58,10 @@ class Pool:
         memory_mib: int | None = None,
         queue: int = 32,
         queue_seconds: float = 30.0,
-        option: str = "bpverify serve --timeout",
     ) -> None:
         self.size, self.queue, self.queue_seconds = workers, queue, queue_seconds
         self._workers = [
-            Worker(None, memory_mib, option=option, start_method=START_METHOD)
-            for _ in range(workers)
+            Worker(None, memory_mib, start_method=START_METHOD) for _ in range(workers)
         ]
         self._idle: asyncio.Queue[Worker] = asyncio.Queue()
         for w in self._workers:
@@ -104,9 +102,11 @@ class Pool:
         *args: Any,
         seconds: float,
         what: str = "the job",
+        option: str = "bpverify serve --timeout",
     ) -> T:
         """``job(worker, *args)`` with an idle worker whose calls are on a budget of
-        ``seconds``, in a thread; Busy when no worker frees in time or the queue is full."""
+        ``seconds``, in a thread; Busy when no worker frees in time or the queue is full. A
+        spent budget's message names ``what`` ran out and the ``option`` that raises it."""
         retry = max(1, math.ceil(seconds))
         if self._idle.empty() and self.waiting >= self.queue:
             raise Busy(
@@ -124,7 +124,7 @@ class Pool:
             ) from None
         finally:
             self.waiting -= 1
-        worker.seconds, worker.what = seconds, what
+        worker.seconds, worker.what, worker.option = seconds, what, option
         self.running += 1
         future = asyncio.get_running_loop().run_in_executor(
             self._threads, lambda: job(worker, *args)

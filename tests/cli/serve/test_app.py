@@ -15,6 +15,7 @@ from bpverify.cli.serve.app import create_app
 from bpverify.cli.serve.models import Network
 from bpverify.cli.serve.pool import Busy
 from bpverify.cli.serve.settings import Settings
+from bpverify.derive.budget import BudgetError
 
 SEED_W3 = "a^(2)_k * sigma'(z^(3)_j) * 2*(a^(3)_j - y_j)"
 # A power of powers inside the limits (power 20 <= 100, exponent 10): expanded for the symbolic
@@ -112,7 +113,7 @@ def test_preview_reads_the_claim_back_as_mathml(client):
             "network.activaton",
             "remove it",
         ),
-        ("/api/derive", {"network": {"widths": "2,0,1"}}, 422, "widths", "e.g. 2,3,3,1"),
+        ("/api/derive", {"network": {"widths": "2,0,1"}}, 422, "widths", "widths: width '0'"),
         ("/api/derive", {"network": {"layers": 2, "loss": "l1"}}, 422, "loss", "choose one of"),
         ("/api/derive", {"network": NET3, "form": "tensor"}, 422, "form", "choose one of"),
         ("/api/check", {"network": {"widths": "2,1"}, "dtype": "float16"}, 422, "dtype", "float64"),
@@ -209,3 +210,16 @@ def test_a_full_pool_answers_503_with_retry_after(tight, monkeypatch):
     r = post(tight, "/api/derive", {"network": {"layers": 2}})
     assert r.status_code == 503 and r.headers["retry-after"] == "1"
     assert r.json()["error"] == "busy" and "retry in 1 s" in r.json()["message"]
+
+
+def test_a_derivation_past_its_budget_is_503_naming_the_option(tight, monkeypatch):
+    message = (
+        "the derivation did not finish within the 60 s budget (bpverify serve --build-timeout 60)"
+    )
+
+    async def slow(*args, **kwargs):
+        raise BudgetError(message, "time")
+
+    monkeypatch.setattr(tight.app.state.pool, "run", slow)
+    r = post(tight, "/api/derive", {"network": {"layers": 2}})
+    assert r.status_code == 503 and r.json()["message"] == message

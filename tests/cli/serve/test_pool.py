@@ -35,8 +35,8 @@ def test_jobs_run_in_worker_processes_and_an_overrun_is_replaced():
             await asyncio.to_thread(pool.start)
             first = await pool.run(pid, seconds=30)
             assert first != os.getpid() and pool.pids == [first]
-            with pytest.raises(BudgetError):
-                await pool.run(nap, 30, seconds=0.2, what="the nap")
+            with pytest.raises(BudgetError, match=r"the nap .* 0\.2 s budget \(--nap-time 0\.2\)"):
+                await pool.run(nap, 30, seconds=0.2, what="the nap", option="--nap-time")
             assert pool.pids == []  # killed at its budget
             assert await pool.run(pid, seconds=30) not in (first, os.getpid())
             assert pool.running == 0
