@@ -225,13 +225,23 @@ def check(
         spec = network_spec(layers, widths, activation, loss, leaky_slope, cost, l2)
         checks = [config.ConfiguredCheck("", spec, grad_fn, options)]
     for c in checks:  # every network's options and memory before any network's work
-        if not c.spec.symbolic:
+        if c.function is not None:
+            function_inputs(c.inputs, c.inputs_file)
+        elif c.spec is not None and not c.spec.symbolic:
             check_fits(c.spec, c.options)
             memory.require_check(c.spec.widths, c.options.batch)
     reports = []
     for c in checks:
-        with reporter(" ".join(filter(None, ["bpverify check", c.name]))) as progress:
-            report = check_gradients(c.spec, c.grad_fn, c.options, name=c.name, progress=progress)
+        if c.function is not None:
+            report = function_report(
+                c.function, c.grad_fn, c.inputs, c.inputs_file, c.wrt, c.every_entry, c.options
+            )
+            report.name = c.name
+        else:
+            with reporter(" ".join(filter(None, ["bpverify check", c.name]))) as progress:
+                report = check_gradients(
+                    c.spec, c.grad_fn, c.options, name=c.name, progress=progress
+                )
         reports.append(report)
         click.echo(report.table())
         click.echo()
@@ -279,9 +289,8 @@ FUNCTION_FLAGS = {
 """The options of --function, refused without it."""
 
 
-def function_report(function, grad_fn, input_specs, inputs_path, wrt, every_entry, options):
-    """``check_function`` on the inputs of --inputs and --input (``numeric.check.inputs``)."""
-    from bpverify.numeric.check.function import check_function
+def function_inputs(input_specs, inputs_path) -> dict:
+    """The inputs of --inputs and --input, read and checked (``numeric.check.inputs``)."""
     from bpverify.numeric.check.inputs import InputsError, load_npz, parse_input
 
     inputs: dict = load_npz(inputs_path) if inputs_path else {}
@@ -295,6 +304,14 @@ def function_report(function, grad_fn, input_specs, inputs_path, wrt, every_entr
             "--function needs its inputs: --input NAME=SHAPE (e.g. --input x=8x16) or "
             "--inputs FILE.npz"
         )
+    return inputs
+
+
+def function_report(function, grad_fn, input_specs, inputs_path, wrt, every_entry, options):
+    """``check_function`` on the inputs of --inputs and --input (``numeric.check.inputs``)."""
+    from bpverify.numeric.check.function import check_function
+
+    inputs = function_inputs(input_specs, inputs_path)
     mode = "entries" if every_entry else "auto"
     with reporter("bpverify check --function") as progress:
         return check_function(

@@ -10,6 +10,13 @@
     loss = "squared"
     grad-fn = "mynet/grads.py:gradients"   # relative to the file; optional
 
+    [[tool.bpverify.check]]     # a NumPy function instead of a network (check --function)
+    name = "layer norm"
+    function = "layers/norm.py:forward"
+    grad-fn = "layers/norm.py:backward"
+    inputs = ["x=8x16", "gamma=16", "beta=16"]   # as --input; inputs-file = "x.npz" as --inputs
+    wrt = ["x", "gamma"]                          # optional
+
 Keys are the ``bpverify check`` options without their dashes' leading ``--``. ``load`` reads
 the tables as they are written; ``load_checks`` turns them into networks and ``CheckOptions``.
 An option given on the command line wins over the file, whose values win over the defaults.
@@ -38,6 +45,11 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "cost": str,
     "l2": (int, float, str),
     "grad-fn": str,
+    "function": str,
+    "inputs": list,
+    "inputs-file": str,
+    "wrt": (str, list),
+    "every-entry": bool,
     "dtype": str,
     "method": str,
     "points": int,
@@ -54,8 +66,15 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "targets": str,
 }
 """The keys a network's table may hold, with their TOML types: the network (widths,
-activation, loss, leaky-slope, cost, l2), its label and code (name, grad-fn), and every field of
-``CheckOptions`` with dashes for underscores."""
+activation, loss, leaky-slope, cost, l2), its label and code (name, grad-fn), a function check's
+(function, inputs, inputs-file, wrt, every-entry) and every field of ``CheckOptions`` with
+dashes for underscores."""
+
+NETWORK_KEYS = ("widths", "activation", "loss", "leaky-slope", "cost", "l2")
+"""The keys that describe a network, which a function check's table does not take."""
+
+PATHS = ("grad-fn", "function", "inputs-file")
+"""Keys holding a file name (with ``:function`` for code), relative to the configuration file."""
 
 
 class ConfigError(InputError):
@@ -67,9 +86,14 @@ class ConfiguredCheck:
     """One network of a configuration file, with what ``check_gradients`` needs to check it."""
 
     name: str
-    spec: NetworkSpec
+    spec: NetworkSpec | None  # None for a function check
     grad_fn: str | None
     options: CheckOptions
+    function: str | None = None
+    inputs: tuple[str, ...] = ()
+    inputs_file: str | None = None
+    wrt: str | None = None
+    every_entry: bool = False
 
 
 def find(directory: Path = Path(".")) -> Path | None:
@@ -130,15 +154,26 @@ def load(path: str | Path) -> list[dict]:
             raise ConfigError(f"{path}: [[{prefix}check]] entry {i} is not a table")
         _validate(path, table, f"[[{prefix}check]] entry {i}")
         merged = {**defaults, **table}
-        if "widths" not in merged:
+        if "function" in merged:
+            network = [k for k in NETWORK_KEYS if k in table]
+            if network:
+                raise ConfigError(
+                    f"{path}: [[{prefix}check]] entry {i} checks a function: it takes no "
+                    f"{', '.join(network)}"
+                )
+        elif "widths" not in merged:
             raise ConfigError(
-                f"{path}: [[{prefix}check]] entry {i} has no widths; add widths = [...]"
+                f"{path}: [[{prefix}check]] entry {i} has no widths; add widths = [...] "
+                '(or function = "file.py:forward" with inputs)'
             )
-        merged.setdefault("name", f"network {i}")
-        if "grad-fn" in merged:
-            file, sep, fn = merged["grad-fn"].rpartition(":")
-            if sep and file and not Path(file).is_absolute():
-                merged["grad-fn"] = f"{path.parent / file}:{fn}"
+        merged.setdefault("name", f"{'function' if 'function' in merged else 'network'} {i}")
+        for key in PATHS:
+            if key in merged:
+                file, sep, fn = (
+                    merged[key].rpartition(":") if key != "inputs-file" else (merged[key], "", "")
+                )
+                if file and not Path(file).is_absolute():
+                    merged[key] = f"{path.parent / file}{sep}{fn}"
         out.append(merged)
     return out
 
@@ -186,6 +221,9 @@ def load_checks(
             for k, v in entry.items()
             if k in option_keys and k.replace("-", "_") not in given
         }
+        if "function" in entry:
+            out.append(_function_check(path, entry, base, settings, grad_fn, given))
+            continue
         try:
             spec = parse_spec(
                 widths=entry["widths"],
@@ -202,3 +240,37 @@ def load_checks(
         code = grad_fn if "grad_fn" in given else entry.get("grad-fn", grad_fn)
         out.append(ConfiguredCheck(entry["name"], spec, code, options))
     return out
+
+
+def _function_check(path, entry, base, settings, grad_fn, given) -> ConfiguredCheck:
+    """A table with ``function``: a function check (``check --function``)."""
+    inputs = entry.get("inputs", [])
+    if not all(isinstance(x, str) for x in inputs):
+        raise ConfigError(f'{path}: {entry["name"]}: inputs must be strings such as "x=8x16"')
+    if not inputs and "inputs-file" not in entry:
+        raise ConfigError(
+            f'{path}: {entry["name"]}: no inputs; add inputs = ["x=8x16", ...] or inputs-file'
+        )
+    wrt = entry.get("wrt")
+    if isinstance(wrt, list):
+        if not all(isinstance(x, str) for x in wrt):
+            raise ConfigError(f"{path}: {entry['name']}: wrt must list input names")
+        wrt = ",".join(wrt)
+    try:
+        options = replace(base, **settings)
+    except InputError as e:
+        raise ConfigError(f"{path}: {entry['name']}: {e}") from None
+    code = grad_fn if "grad_fn" in given else entry.get("grad-fn", grad_fn)
+    if code is None:
+        raise ConfigError(f"{path}: {entry['name']}: a function check needs grad-fn")
+    return ConfiguredCheck(
+        entry["name"],
+        None,
+        code,
+        options,
+        function=entry["function"],
+        inputs=tuple(inputs),
+        inputs_file=entry.get("inputs-file"),
+        wrt=wrt,
+        every_entry=bool(entry.get("every-entry", False)),
+    )

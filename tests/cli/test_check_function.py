@@ -74,3 +74,17 @@ def test_wrt_limits_the_inputs_and_method_is_honoured(tmp_path):
     r = run(tmp_path, "backward", "--wrt", "W", "--method", "central", "--points", "1")
     assert r.exit_code == 0, r.output
     assert "checked: W;" in r.output and "finite differences (central)" in r.output
+
+
+def test_a_configuration_file_lists_functions_beside_networks(tmp_path, monkeypatch):
+    (tmp_path / "layer.py").write_text(LAYER)
+    (tmp_path / "bpverify.toml").write_text(
+        "[[check]]\nwidths = [2, 1]\npoints = 1\n\n"
+        '[[check]]\nname = "tanh layer"\nfunction = "layer.py:forward"\n'
+        'grad-fn = "layer.py:transposed"\ninputs = ["x=4x3", "W=3x5", "b=5"]\npoints = 1\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(main, ["check"])
+    assert r.exit_code == 1, r.output
+    assert "tanh layer: function" in r.output
+    assert r.output.rstrip().endswith("FAIL: 1 of 2 network(s) passed")

@@ -185,7 +185,45 @@ def test_a_tool_bpverify_that_is_not_a_table_is_a_config_error(tmp_path, value):
 def test_the_keys_are_the_network_the_label_and_every_check_option():
     options = {f.name.replace("_", "-") for f in fields(CheckOptions)}
     network = {"widths", "activation", "loss", "leaky-slope", "cost", "l2"}
-    assert set(KEYS) == network | {"name", "grad-fn"} | options
+    function = {"function", "inputs", "inputs-file", "wrt", "every-entry"}
+    assert set(KEYS) == network | {"name", "grad-fn"} | function | options
+
+
+FUNCTION_TABLE = """
+[[check]]
+name = "layer norm"
+function = "layers/norm.py:forward"
+grad-fn = "layers/norm.py:backward"
+inputs = ["x=8x16", "gamma=16"]
+inputs-file = "data/x.npz"
+wrt = ["x", "gamma"]
+points = 1
+"""
+
+
+def test_a_table_with_a_function_is_a_function_check_with_paths_from_the_file(tmp_path):
+    (entry,) = load_checks(_write(tmp_path, "bpverify.toml", FUNCTION_TABLE))
+    assert entry.spec is None and entry.name == "layer norm"
+    assert entry.function == f"{tmp_path / 'layers' / 'norm.py'}:forward"
+    assert entry.grad_fn == f"{tmp_path / 'layers' / 'norm.py'}:backward"
+    assert entry.inputs_file == str(tmp_path / "data" / "x.npz")
+    assert entry.inputs == ("x=8x16", "gamma=16") and entry.wrt == "x,gamma"
+    assert entry.options.points == 1
+
+
+@pytest.mark.parametrize(
+    "change, says",
+    [
+        (("points = 1", "widths = [2, 1]"), "takes no widths"),
+        (('grad-fn = "layers/norm.py:backward"', ""), "needs grad-fn"),
+        (('inputs = ["x=8x16", "gamma=16"]\ninputs-file = "data/x.npz"', ""), "no inputs"),
+        (('inputs = ["x=8x16", "gamma=16"]', "inputs = [3]"), "inputs must be strings"),
+    ],
+)
+def test_a_function_table_that_cannot_work_names_the_fix(tmp_path, change, says):
+    text = FUNCTION_TABLE.replace(*change)
+    with pytest.raises(ConfigError, match=says):
+        load_checks(_write(tmp_path, "bpverify.toml", text))
 
 
 def test_load_checks_builds_each_network_and_its_options(tmp_path):

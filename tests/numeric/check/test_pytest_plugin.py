@@ -52,3 +52,30 @@ def test_plugin_module_does_not_import_sympy():
     code = "import sys, bpverify.numeric.check.pytest_plugin; print('sympy' in sys.modules)"
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert p.stdout.strip() == "False"
+
+
+FUNCTION_BODY = """
+    import numpy as np
+
+    def forward(x):
+        return np.sum(np.tanh(x) ** 2)
+
+    def right(x):
+        return 2 * np.tanh(x) * (1 - np.tanh(x) ** 2)
+
+    def wrong(x):
+        return 2 * np.tanh(x)
+
+    def test_right(function_check):
+        assert function_check(forward, right, {"x": (3, 2)}).passed
+
+    def test_wrong(function_check):
+        function_check(forward, wrong, {"x": (3, 2)})
+"""
+
+
+def test_function_fixture_passes_right_code_and_fails_wrong_code_with_the_table(tmp_path):
+    p = run_pytest(tmp_path, FUNCTION_BODY)
+    assert p.returncode == 1, p.stdout[-3000:]
+    assert "1 failed, 1 passed" in p.stdout
+    assert "x       user-traced" in p.stdout
