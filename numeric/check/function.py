@@ -73,7 +73,7 @@ TRACE_SHARE = 0.5
 """Share of ``timeout`` the tracer may take at a point before it stops by itself (the worker's
 hard limit is the whole ``timeout``)."""
 
-REFERENCE = "the traced reference (mpmath, 40 digits)"
+REFERENCE = "the traced reference (MPFR, 40 digits)"
 
 
 def check_function(

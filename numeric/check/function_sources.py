@@ -10,7 +10,7 @@ with respect to each input of ``wrt``: the user's ``grad`` (``user_gradient``), 
 differences of g (``differences``, ``directional``) and the reference traced from ``fn`` itself
 (``tracer``). Everything here calls the user's code, so it runs in the worker process for a
 ``file.py:function`` (``worker``) and in this process for a Python callable; it imports NumPy,
-mpmath and the report only.
+the tracer (gmpy2) and the report only.
 
 Finite differences take the stencil rows of ``stencils``. The complex step is used where the
 forward is complex-safe, which ``complex_safe`` finds by trying: fn must accept a complex

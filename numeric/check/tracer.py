@@ -1,13 +1,14 @@
 """A reference gradient traced from the user's own forward code, in 40-digit arithmetic.
 
 ``trace(fn, inputs, wrt)`` runs ``fn`` once on NumPy arrays of dtype object whose entries are
-``Traced`` numbers: an mpmath value of ``DIGITS`` significant digits and the local derivatives
-of the operation that made it. NumPy applies its ufuncs to such arrays entry by entry (``np.exp``
-calls ``Traced.exp``, ``@`` and ``einsum`` multiply and add, ``np.maximum`` compares), so the
-forward runs unchanged and records every scalar operation on a tape. One reverse sweep of the
-tape then gives d(out)/d(input) for every entry of every input (for an array output, the
-vector-Jacobian product with ``dout``): the derivative comes from differentiation rules applied
-to exact local derivatives, rounded once to float64, not from differences.
+``Traced`` numbers: an MPFR value (gmpy2) of ``DIGITS`` significant digits and the local
+derivatives of the operation that made it. NumPy applies its ufuncs to such arrays entry by
+entry (``np.exp`` calls ``Traced.exp``, ``@`` and ``einsum`` multiply and add, ``np.maximum``
+compares), so the forward runs unchanged and records every scalar operation on a tape. One
+reverse sweep of the tape then gives d(out)/d(input) for every entry of every input (for an
+array output, the vector-Jacobian product with ``dout``): the derivative comes from
+differentiation rules applied to exact local derivatives, rounded once to float64, not from
+differences.
 
 What the tracer covers is what the table ``UNARY`` and the ``Traced`` operators say: arithmetic
 and powers, exp, log, log1p, expm1, sqrt, tanh, sin, cos, abs; comparisons (so ``maximum``,
@@ -34,8 +35,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import mpmath
+import gmpy2
 import numpy as np
+from gmpy2 import mpfr
 
 DIGITS = 40
 """Significant digits of every traced value and derivative."""
@@ -45,8 +47,10 @@ OPERATIONS = 2_000_000
 
 _CHECK_EVERY = 4096  # operations between two looks at the clock
 
-MP = mpmath.MPContext()
-MP.dps = DIGITS
+PRECISION = 136
+"""Bits of every traced value: 40 decimal digits need 133."""
+
+ONE, ZERO = mpfr(1), mpfr(0)
 
 
 class Uncovered(Exception):
@@ -89,22 +93,13 @@ _tape: _Tape | None = None
 
 
 def _mp(x):
-    """A constant operand as an mpmath number; NotImplemented for what is not a real number."""
-    if isinstance(x, (bool, np.bool_)):
-        return MP.mpf(int(x))
-    if isinstance(x, (int, np.integer)):
-        return MP.mpf(int(x))
+    """A constant operand as an exact MPFR number; NotImplemented for what is not a real
+    number."""
+    if isinstance(x, (bool, np.bool_, int, np.integer)):
+        return mpfr(int(x))
     if isinstance(x, (float, np.floating)):
-        return MP.mpf(float(x))
+        return mpfr(float(x))
     return NotImplemented
-
-
-def _real(value, what: str):
-    """``value`` when it is real; a complex mpmath result (the log of a negative number) is a
-    value the float64 forward would make NaN, which has no derivative."""
-    if isinstance(value, mpmath.mpc) or type(value).__name__ == "mpc":
-        raise ValueError(f"{what} of a number where it has no real value")
-    return value
 
 
 class Traced:
@@ -125,21 +120,21 @@ class Traced:
     # -- arithmetic ------------------------------------------------------------------------------
     def __add__(self, other):
         if isinstance(other, Traced):
-            return Traced(self.value + other.value, (self, other), (MP.one, MP.one))
+            return Traced(self.value + other.value, (self, other), (ONE, ONE))
         c = _mp(other)
-        return c if c is NotImplemented else Traced(self.value + c, (self,), (MP.one,))
+        return c if c is NotImplemented else Traced(self.value + c, (self,), (ONE,))
 
     __radd__ = __add__
 
     def __sub__(self, other):
         if isinstance(other, Traced):
-            return Traced(self.value - other.value, (self, other), (MP.one, -MP.one))
+            return Traced(self.value - other.value, (self, other), (ONE, -ONE))
         c = _mp(other)
-        return c if c is NotImplemented else Traced(self.value - c, (self,), (MP.one,))
+        return c if c is NotImplemented else Traced(self.value - c, (self,), (ONE,))
 
     def __rsub__(self, other):
         c = _mp(other)
-        return c if c is NotImplemented else Traced(c - self.value, (self,), (-MP.one,))
+        return c if c is NotImplemented else Traced(c - self.value, (self,), (-ONE,))
 
     def __mul__(self, other):
         if isinstance(other, Traced):
@@ -164,36 +159,36 @@ class Traced:
         return Traced(q, (self,), (-q / self.value,))
 
     def __neg__(self):
-        return Traced(-self.value, (self,), (-MP.one,))
+        return Traced(-self.value, (self,), (-ONE,))
 
     def __pos__(self):
         return self
 
     def __pow__(self, other):
         if isinstance(other, Traced):
-            v = _real(self.value**other.value, "a power")
+            v = self.value**other.value
             dx = other.value * self.value ** (other.value - 1)
-            dy = v * _real(MP.log(self.value), "log") if self.value != 0 else MP.zero
+            dy = v * gmpy2.log(self.value) if self.value > 0 else ZERO
             return Traced(v, (self, other), (dx, dy))
         c = _mp(other)
         if c is NotImplemented:
             return c
         if c == 0:
-            return Traced(MP.one, (self,), (MP.zero,))
-        v = _real(self.value**c, "a power")
+            return Traced(ONE, (self,), (ZERO,))
+        v = self.value**c
         return Traced(v, (self,), (c * self.value ** (c - 1),))
 
     def __rpow__(self, other):
         c = _mp(other)
         if c is NotImplemented:
             return c
-        v = _real(c**self.value, "a power")
-        return Traced(v, (self,), (v * _real(MP.log(c), "log") if c != 0 else MP.zero,))
+        v = c**self.value
+        return Traced(v, (self,), (v * gmpy2.log(c) if c > 0 else ZERO,))
 
     def __abs__(self):
         if self.value == 0:
             _tie(self)
-        return Traced(abs(self.value), (self,), (MP.one if self.value >= 0 else -MP.one,))
+        return Traced(abs(self.value), (self,), (ONE if self.value >= 0 else -ONE,))
 
     # -- comparisons: where a derivative may jump ------------------------------------------------
     def _compare(self, other, op):
@@ -254,27 +249,27 @@ class Traced:
         raise Uncovered("complex() of a traced number")
 
     def __repr__(self) -> str:
-        return f"Traced({MP.nstr(self.value, 17)})"
+        return f"Traced({float(self.value)!r})"
 
 
 def _unary(name: str, value: Callable, derivative: Callable) -> Callable:
     def method(self):
-        v = _real(value(self.value), name)
-        return Traced(v, (self,), (_real(derivative(self.value, v), name),))
+        v = value(self.value)
+        return Traced(v, (self,), (derivative(self.value, v),))
 
     method.__name__ = name
     return method
 
 
 UNARY: dict[str, tuple[Callable, Callable]] = {
-    "exp": (MP.exp, lambda x, v: v),
-    "log": (MP.log, lambda x, v: 1 / x),
-    "log1p": (MP.log1p, lambda x, v: 1 / (1 + x)),
-    "expm1": (MP.expm1, lambda x, v: v + 1),
-    "sqrt": (MP.sqrt, lambda x, v: 1 / (2 * v)),
-    "tanh": (MP.tanh, lambda x, v: 1 - v * v),
-    "sin": (MP.sin, lambda x, v: MP.cos(x)),
-    "cos": (MP.cos, lambda x, v: -MP.sin(x)),
+    "exp": (gmpy2.exp, lambda x, v: v),
+    "log": (gmpy2.log, lambda x, v: 1 / x),
+    "log1p": (gmpy2.log1p, lambda x, v: 1 / (1 + x)),
+    "expm1": (gmpy2.expm1, lambda x, v: v + 1),
+    "sqrt": (gmpy2.sqrt, lambda x, v: 1 / (2 * v)),
+    "tanh": (gmpy2.tanh, lambda x, v: 1 - v * v),
+    "sin": (gmpy2.sin, lambda x, v: gmpy2.cos(x)),
+    "cos": (gmpy2.cos, lambda x, v: -gmpy2.sin(x)),
 }
 """The functions NumPy's ufuncs call on a traced number (``np.exp(a)`` calls ``a.exp()``),
 each as (value, derivative from the argument x and the value v)."""
@@ -319,16 +314,17 @@ def trace(
         if a.dtype.kind == "f":  # every float input is traced; wrt says which are read
             flat = np.empty(a.size, dtype=object)
             for i, x in enumerate(a.ravel()):
-                flat[i] = Traced(MP.mpf(float(x)), leaf=(name, i))
+                flat[i] = Traced(mpfr(float(x)), leaf=(name, i))
             leaves[name] = flat.reshape(a.shape)
             args[name] = leaves[name]
         else:
             args[name] = a
     _tape = tape
     try:
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), _exact():
             out = fn(**args)
-        outputs, value = _outputs(out, dout)
+            outputs, value = _outputs(out, dout)
+            gradients = _sweep(tape, outputs, leaves, wrt)
     except (TraceBudget, KeyboardInterrupt):
         raise
     except Uncovered as e:
@@ -338,9 +334,16 @@ def trace(
         raise _uncovered(e) from None
     finally:
         _tape = None
-    gradients = _sweep(tape, outputs, leaves, wrt)
     kinks = _kinked(tape.ties, leaves, wrt)
     return Trace(gradients, kinks, len(tape.nodes), value)
+
+
+def _exact():
+    """The arithmetic of a trace: ``PRECISION`` bits, and an exception where float64 would make
+    a NaN or an infinity (the log of a negative number, a division by zero)."""
+    return gmpy2.context(
+        gmpy2.get_context(), precision=PRECISION, trap_invalid=True, trap_divzero=True
+    )
 
 
 def _outputs(out, dout) -> tuple[list[tuple[Traced, object]], np.ndarray | float]:
@@ -353,7 +356,7 @@ def _outputs(out, dout) -> tuple[list[tuple[Traced, object]], np.ndarray | float
     pairs, values = [], []
     for x, w in zip(arr.ravel(), weights.ravel(), strict=True):
         if isinstance(x, Traced):
-            pairs.append((x, MP.mpf(float(w))))
+            pairs.append((x, mpfr(float(w))))
             values.append(float(x.value))
         else:
             values.append(float(x))
@@ -404,7 +407,11 @@ _NO_METHOD = re.compile(r"does not support argument \d+ of type \w+ which has no
 def _uncovered(e: Exception) -> Uncovered:
     """An exception of the traced forward as the call the tracer does not cover."""
     m = _NO_METHOD.search(str(e))
-    if m:
+    if isinstance(e, gmpy2.InvalidOperationError):
+        call = "a value with no real number (a log or root of a negative number, 0/0)"
+    elif isinstance(e, gmpy2.DivisionByZeroError):
+        call = "a division by zero"
+    elif m:
         call = f"np.{m.group(1)}"
     else:
         message = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""

@@ -314,7 +314,7 @@ def serve(requests: str, replies: str, stacks: str, memory_limit: str, parent: s
 
 
 def _function_stage(meta: dict, arrays: dict, functions: dict) -> tuple[dict, dict]:
-    from .function_sources import answer  # mpmath and the tracer, for function checks only
+    from .function_sources import answer  # the tracer (gmpy2), for function checks only
 
     try:
         reply, out = answer(meta, arrays, functions)
