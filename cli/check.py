@@ -245,7 +245,11 @@ def check(
         reports.append(report)
         click.echo(report.table())
         click.echo()
-    return _finish(reports, json_path, junit_path, echoed=True)
+    kinds = {c.function is None for c in checks}
+    what = {frozenset([True]): "network(s)", frozenset([False]): "function(s)"}.get(
+        frozenset(kinds), "check(s)"
+    )
+    return _finish(reports, json_path, junit_path, echoed=True, what=what)
 
 
 def _finish(reports, json_path, junit_path, echoed=False, what="network(s)"):

@@ -13,6 +13,8 @@ _EXPORTS = {
     "generate_source": "codegen.source",
     "check_gradients": "check.run",
     "assert_gradients_close": "check.run",
+    "check_function": "check.function",
+    "assert_function_close": "check.function",
     "Report": "check.report",
     "train": "train.loop",
 }

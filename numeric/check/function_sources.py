@@ -29,9 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .outcome import describe, real_array
 from .report import Problem
 from .stencils import EPS, STEPS
-from .worker import describe, real_array
 
 CONSISTENCY = 1e-5
 """How closely the complex step must match a central difference along one direction for the

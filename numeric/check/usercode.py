@@ -26,7 +26,7 @@ import numpy as np
 
 from bpverify.derive import InputError
 
-from . import worker
+from . import outcome, worker
 from .options import CheckOptions
 from .report import Problem
 from .worker import Worker, WorkerLost
@@ -93,7 +93,7 @@ class LocalStages:
             return answer(meta, arrays, self.functions)
         except (Exception, SystemExit) as e:
             who = "the gradient function" if meta["stage"] == "gradient" else "the function"
-            return {"problem": f"{who} {worker.describe(e)}"}, {}
+            return {"problem": f"{who} {outcome.describe(e)}"}, {}
 
     def close(self) -> None:
         pass

@@ -32,16 +32,15 @@ import signal
 import struct
 import subprocess
 import sys
-import sysconfig
 import time
 import traceback
-import warnings
 from collections.abc import Callable, Mapping
-from numbers import Real
 from pathlib import Path
 
 import numpy as np
 
+from . import outcome
+from .outcome import describe, real_array, short, user_frame
 from .report import Problem
 
 STARTUP_BUDGET = 120.0
@@ -57,9 +56,6 @@ OUTPUT_LINES, OUTPUT_CHARS = 20, 2000
 """How much of what the user's code printed a problem shows: the last lines, at most so many
 characters."""
 
-MESSAGE_CHARS = 500
-"""An exception's message is cut to this length: a 100 MB message must not become the report."""
-
 GIB = 2**30
 
 _HEADER = struct.Struct("<QQ")  # lengths of the JSON header and of the array bytes
@@ -67,12 +63,6 @@ _META_LIMIT = 2**20
 _CHUNK = 2**16
 _KEEP = 2**14  # bytes of output and of stack dumps kept per request
 _THIS = Path(__file__).resolve()
-_OURS = _THIS.parent
-_LIBRARIES = {
-    Path(p).resolve()
-    for k in ("stdlib", "platstdlib", "purelib", "platlib")
-    if (p := sysconfig.get_paths().get(k))
-}
 _FRAME = re.compile(r'^\s+File "(.*)", line (\d+)', re.M)
 _BOOT = (
     "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
@@ -80,7 +70,6 @@ _BOOT = (
 )
 
 _MISSING = object()
-_memory_note = ""  # set in the worker: what a MemoryError there means
 
 
 class WorkerLost(Exception):
@@ -165,7 +154,7 @@ def _missing_keys(missing: list[str], out: Mapping, expected: dict[str, tuple]) 
         returned = list(itertools.islice(iter(out), KEYS_SHOWN + 1))
     except Exception as e:  # keys that cannot be listed
         return f"{problem}; listing its keys {describe(e)}"
-    shown = ", ".join(_short(repr(k)) for k in returned[:KEYS_SHOWN])
+    shown = ", ".join(short(repr(k)) for k in returned[:KEYS_SHOWN])
     shown = f"[{shown}{', ...' if len(returned) > KEYS_SHOWN else ''}]"
     required = [k for k in expected if not k.startswith("dC_da")]
     optional = [k for k in expected if k.startswith("dC_da")]
@@ -195,78 +184,6 @@ def _renames(returned: list, missing: list[str]) -> dict[str, str]:
     return {keys[0]: name for name, keys in found.items() if len(keys) == 1}
 
 
-def real_array(value) -> tuple[np.ndarray | None, str]:
-    """``value`` as a float64 array, or None and what is wrong with it. Complex values are
-    refused, not cut to their real parts; so are strings, even "1.5"."""
-    try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("error")  # a conversion that warns is not a clean one
-            raw = np.asarray(value)
-            if raw.dtype.kind == "c":
-                return None, "complex values: the gradient of a real loss is real"
-            if raw.dtype.kind not in "biufO":
-                return None, f"not an array of numbers (dtype {raw.dtype})"
-            odd = [x for x in raw.flat if not isinstance(x, Real)] if raw.dtype.kind == "O" else []
-            if odd:  # NumPy would make None a NaN and "1.5" a number
-                return None, f"not an array of numbers (it holds a {type(odd[0]).__name__})"
-            return raw.astype(np.float64), ""
-    except Exception as e:
-        return None, f"not an array of numbers: {_exception(e)}"
-
-
-def describe(e: BaseException) -> str:
-    """What an exception says the user's code did, with the innermost line of user code:
-    ``raised ValueError: message (file.py:12)``, ``called sys.exit(0) (file.py:3)``."""
-    if isinstance(e, SystemExit):
-        code = "" if e.code is None else _short(repr(e.code))
-        return f"called sys.exit({code}){_at(e)}"
-    return f"raised {_exception(e)}"
-
-
-def _exception(e: BaseException) -> str:
-    """``ValueError: message (file.py:12)``."""
-    try:
-        text = _short(str(e))
-    except Exception:  # a __str__ that raises
-        text = "(its message cannot be printed)"
-    note = _memory_note if isinstance(e, MemoryError) else ""
-    kind = type(e).__name__
-    return f"{kind}: {text}{_at(e)}{note}" if text else f"{kind}{_at(e)}{note}"
-
-
-def _at(e: BaseException) -> str:
-    if isinstance(e, SyntaxError) and e.filename:
-        return f" ({Path(e.filename).name}:{e.lineno})"
-    where = _where((f.filename, f.lineno) for f in traceback.extract_tb(e.__traceback__))
-    return f" ({where})" if where else ""
-
-
-def _where(frames) -> str:
-    """``file.py:12``: the innermost of ``frames`` (file name, line) in the user's own code, not
-    in bpverify's check, Python's import machinery or an installed library (NumPy raising
-    MemoryError is not where the bomb is); "" when there is none."""
-    frames = [(f, n) for f, n in frames if not _ours(f)]
-    own = [(f, n) for f, n in frames if not _installed(f)] or frames
-    return f"{Path(own[-1][0]).name}:{own[-1][1]}" if own else ""
-
-
-def _ours(filename: str) -> bool:
-    return filename.startswith("<frozen") or Path(filename).resolve().parent == _OURS
-
-
-def _installed(filename: str) -> bool:
-    """A file of the standard library or of site-packages."""
-    path = Path(filename).resolve()
-    return any(path.is_relative_to(root) for root in _LIBRARIES)
-
-
-def _short(text: str) -> str:
-    line = text.strip().split("\n", 1)[0]
-    if len(line) > MESSAGE_CHARS:
-        line = line[:MESSAGE_CHARS] + "..."
-    return line.encode("utf-8", "replace").decode("utf-8")  # no lone surrogates in the report
-
-
 # -- the worker's side -----------------------------------------------------------------------------
 
 
@@ -284,7 +201,7 @@ def serve(requests: str, replies: str, stacks: str, memory_limit: str, parent: s
 
     def announced_exit(code):
         if isinstance(code, int) and os.getpid() == me:  # not a fork of the user's own
-            where = _where((f.filename, f.lineno) for f in traceback.extract_stack()[:-1])
+            where = user_frame((f.filename, f.lineno) for f in traceback.extract_stack()[:-1])
             _reply(rep, {"status": "exited", "message": f"called os._exit({code})" + _paren(where)})
         real_exit(code)
 
@@ -346,7 +263,6 @@ def _die_with(parent: int) -> None:
 def _limit_resources(gib: float) -> None:
     """No core files (a segfault must not litter the user's directory), and an address space of
     ``gib`` GiB beyond what this worker holds now (Python and NumPy)."""
-    global _memory_note
     try:
         import resource
     except ImportError:
@@ -363,7 +279,7 @@ def _limit_resources(gib: float) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
     except (ValueError, OSError):
         return
-    _memory_note = f"; the worker may take {gib:g} GiB (--memory-limit)"
+    outcome.memory_note = f"; the worker may take {gib:g} GiB (--memory-limit)"
 
 
 def _address_space() -> int:
@@ -683,7 +599,7 @@ def _stuck_at(dump: bytes) -> str:
     frames = [[(f, int(n)) for f, n in _FRAME.findall(t)] for t in threads]
     main = [fs for fs in frames if any(Path(f).resolve() == _THIS for f, _ in fs)]
     for fs in main or frames:
-        if where := _where(reversed(fs)):
+        if where := user_frame(reversed(fs)):
             return where
     return ""
 

@@ -87,4 +87,4 @@ def test_a_configuration_file_lists_functions_beside_networks(tmp_path, monkeypa
     r = CliRunner().invoke(main, ["check"])
     assert r.exit_code == 1, r.output
     assert "tanh layer: function" in r.output
-    assert r.output.rstrip().endswith("FAIL: 1 of 2 network(s) passed")
+    assert r.output.rstrip().endswith("FAIL: 1 of 2 check(s) passed")
