@@ -15,9 +15,10 @@ random point three sources of the gradient of every checked input are compared
 
 The user's gradient is compared with the traced one at every entry. The finite differences are
 taken entry by entry for small inputs (at most ``ENTRYWISE_LIMIT`` checked entries in all), of
-``sample`` entries per input with ``--sample K``, or along one random direction per input and
-point for large inputs or with ``--projection``; a direction that fails is followed by
-``SAMPLE_ON_FAILURE`` entries of that input, so the report names the worst entry.
+``sample`` entries per input with ``--sample K``, or along random directions for large inputs or
+with ``--projection``: one direction through every checked input at once per point (one
+stencil of calls); when it fails, one direction per input, and for an input whose direction
+fails ``SAMPLE_ON_FAILURE`` sampled entries, so the report names the input and the worst entry.
 
 Kinks: entries whose traced derivative met a tie (relu at exactly 0) are left out of every
 comparison; a finite difference whose stencil shows a jump of the derivative
@@ -213,7 +214,7 @@ class _FunctionCheck:
                     worst[key] = c
         mode = {
             "entries": "every entry",
-            "directional": "random directions (one per input and point)",
+            "directional": "random directions (every input at once, then one per input)",
         }[self.mode]
         if self.mode == "entries" and options.sample is not None:
             mode = f"{options.sample} sampled entries per input"
@@ -266,6 +267,12 @@ class _FunctionCheck:
         traced, kinks = self.trace(p, arrays)
         self.say(f"point {p + 1} of {self.points}: finite differences ({self.method})")
         rows = []
+        if self.mode == "directional" and len(self.chosen) > 1:  # every input at once first
+            joint = self.projection(self.chosen, p, rng, arrays, size, user, traced, kinks)
+            if joint is None:
+                return None
+            if all(c.passed for c in joint):
+                return joint + self.traced_rows(self.chosen, user, traced, kinks)
         for k in self.chosen:
             found_rows = self.compare_input(k, p, rng, arrays, size, user, traced, kinks)
             if found_rows is None:
@@ -315,45 +322,26 @@ class _FunctionCheck:
         return traced, kinks
 
     # -- comparisons -----------------------------------------------------------------------------
+    def traced_rows(self, names, user, traced, kinks) -> list[Comparison]:
+        """The user's gradient against the traced one, every entry of the inputs ``names``."""
+        rows = []
+        for k in names:
+            if traced and k in user:
+                scale = float(np.max(np.abs(traced[k]), initial=0.0))
+                c = self.compare(k, ("user", "traced"), user[k], traced[k], scale, kinks=kinks[k])
+                rows.append(c)
+        return rows
+
     def compare_input(self, k, p, rng, arrays, size, user, traced, kinks) -> list | None:
-        rows: list[Comparison] = []
+        """Every comparison of input ``k``: with the traced gradient, then with finite
+        differences (entries, or a direction followed by sampled entries when it fails)."""
         kink = kinks.get(k)
         scale = float(np.max(np.abs(traced[k]), initial=0.0)) if traced else 0.0
-        if traced and k in user:
-            rows.append(self.compare(k, ("user", "traced"), user[k], traced[k], scale, kinks=kink))
+        rows = self.traced_rows((k,), user, traced, kinks)
         if self.mode == "directional":
-            direction = rng.standard_normal(self.shapes[k])
-            found = self.stage(
-                "directional", p, {**arrays, f"v.{k}": direction}, method=self.method, size=size
-            )
-            if found is None:
+            directional = self.projection((k,), p, rng, arrays, size, user, traced, kinks)
+            if directional is None:
                 return None
-            reply = found[0]
-            fd = np.array([reply["value"]])
-            projected = {
-                s: np.array([np.sum(g[k] * direction)])
-                for s, g in (("user", user), ("traced", traced or {}))
-                if k in g
-            }
-            dscale = float(np.sum(np.abs(traced[k] * direction))) if traced else 0.0
-            noise = self.noise(reply["noise"])
-            on_kink = kink is not None and bool(kink.any())
-            jump = np.array([reply["jump"]])
-            directional = []
-            for a, v in projected.items():
-                c = self.compare(
-                    k,
-                    (a, "fd"),
-                    v,
-                    fd,
-                    dscale,
-                    noise,
-                    fd_kinks=self.fd_kinks(fd, jump, noise, dscale, projected.get("traced")),
-                )
-                c.worst, c.note = (), "direction"
-                if on_kink:
-                    c.verdict, c.kinks = "kink", 1
-                directional.append(c)
             if all(c.passed for c in directional):
                 return rows + directional
             entries = np.sort(
@@ -390,6 +378,38 @@ class _FunctionCheck:
                 c = self.compare(k, (a, "fd"), mine, fd, scale, noise, mask, fd_kinks=fd_kinks)
                 c.note = note
                 rows.append(c)
+        return rows
+
+    def projection(self, names, p, rng, arrays, size, user, traced, kinks) -> list | None:
+        """The derivative along one random direction of the inputs ``names`` at once, of each
+        source against the finite difference, held to the tolerances relative to
+        sum |g * v| (the size of the terms); None when the user's code failed."""
+        directions = {k: rng.standard_normal(self.shapes[k]) for k in names}
+        moves = {f"v.{k}": v for k, v in directions.items()}
+        found = self.stage("directional", p, {**arrays, **moves}, method=self.method, size=size)
+        if found is None:
+            return None
+        reply = found[0]
+        fd = np.array([reply["value"]])
+        projected = {
+            source: np.array([sum(np.sum(g[k] * directions[k]) for k in names)])
+            for source, g in (("user", user), ("traced", traced or {}))
+            if all(k in g for k in names)
+        }
+        scale = 0.0
+        if traced:
+            scale = float(sum(np.sum(np.abs(traced[k] * directions[k])) for k in names))
+        noise = self.noise(reply["noise"])
+        jump = np.array([reply["jump"]])
+        fd_kinks = self.fd_kinks(fd, jump, noise, scale, projected.get("traced"))
+        on_kink = any(k in kinks and kinks[k].any() for k in names)
+        rows = []
+        for a, v in projected.items():
+            c = self.compare(",".join(names), (a, "fd"), v, fd, scale, noise, fd_kinks=fd_kinks)
+            c.worst, c.note = (), "direction"
+            if on_kink:
+                c.verdict, c.kinks = "kink", 1
+            rows.append(c)
         return rows
 
     def noise(self, raw):

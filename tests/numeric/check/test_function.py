@@ -80,6 +80,8 @@ def test_large_inputs_are_checked_along_random_directions_and_a_failure_samples_
     assert ENTRYWISE_LIMIT < 64 * 40
     report = check_function(layer_norm, layer_norm_backward, shapes, points=1)
     assert report.passed and report.mode.startswith("random directions")
+    joint = [c for c in report.comparisons if c.tensor == "x,gamma,beta"]  # every input at once
+    assert {"-".join(c.pair) for c in joint} == {"user-fd", "traced-fd"}
     bad = check_function(
         layer_norm, lambda **kw: layer_norm_backward(**kw, bug=True), shapes, points=1
     )
