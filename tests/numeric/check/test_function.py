@@ -208,3 +208,15 @@ def test_files_run_in_a_worker_and_nothing_they_do_decides_the_check(tmp_path, f
     else:
         assert not report.passed
         assert says in report.problems[0].message
+
+
+def test_float32_code_is_called_in_float32_and_held_to_its_tolerances():
+    seen = set()
+
+    def grad(x):
+        seen.add(x.dtype)
+        return (2 * np.tanh(x) * (1 - np.tanh(x) ** 2)).astype(np.float32)
+
+    report = check_function(lambda x: np.sum(np.tanh(x) ** 2), grad, {"x": 6}, dtype="float32")
+    assert report.passed and seen == {np.dtype(np.float32)}
+    assert by(report, "x", "user-traced").rtol == 2e-3
