@@ -40,6 +40,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -75,6 +77,15 @@ TRACE_SHARE = 0.5
 hard limit is the whole ``timeout``)."""
 
 REFERENCE = "the traced reference (MPFR, 40 digits)"
+
+CALLS = {"complex": 1, "richardson": 5, "central": 5}
+"""Calls of fn per entry of the finite differences (x, x +- h, x +- 2h: the jump test needs
+them for the central difference too)."""
+
+CALLS_SAFETY = 4.0
+"""The finite differences of a ``file.py:function`` may take ``--timeout`` plus this many times
+the time of their calls, each as long as the point's first call of fn: many calls of a slow
+forward are not a hang."""
 
 
 def check_function(
@@ -188,12 +199,16 @@ class _FunctionCheck:
         self.problems: list[Problem] = []
         self.notes: list[str] = []
         self.input_bytes = 8 * sum(int(np.prod(_shape(v))) for v in resolved.values())
+        self.call_seconds = math.inf
 
     # -- stages ----------------------------------------------------------------------------------
     def stage(self, stage: str, p: int, arrays: dict, reply_bytes: int = 0, **meta):
         """One stage's reply at point ``p``, or None after recording its problem."""
         reply_bytes = reply_bytes or 4 * self.input_bytes + (1 << 16)
+        start = time.monotonic()
         reply, out = self.stages.stage({"stage": stage, "point": p, **meta}, arrays, reply_bytes)
+        if stage == "forward":  # what one call of fn takes, for the stages that make many
+            self.call_seconds = min(self.call_seconds, time.monotonic() - start)
         if "problem" in reply:
             self.problems.append(Problem(None, reply["problem"], p))
             return None
@@ -361,8 +376,15 @@ class _FunctionCheck:
                 entries = np.sort(rng.choice(n, min(self.options.sample, n), replace=False))
             note = ""
         extra = {} if entries is None else {"entries": entries.astype(np.int64)}
+        count = int(np.prod(self.shapes[k])) if entries is None else len(entries)
         found = self.stage(
-            "differences", p, {**arrays, **extra}, name=k, method=self.method, size=size
+            "differences",
+            p,
+            {**arrays, **extra},
+            name=k,
+            method=self.method,
+            size=size,
+            calls_seconds=CALLS_SAFETY * self.call_seconds * count * CALLS[self.method],
         )
         if found is None:
             return None

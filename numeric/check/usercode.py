@@ -141,10 +141,9 @@ class Isolated:
         if self.failure is not None:
             return {"problem": self.failure}, {}
         who = "the gradient function" if meta["stage"] == "gradient" else "the function"
+        budget = self.timeout + float(meta.get("calls_seconds", 0.0))  # many calls of fn
         try:
-            return self.worker.request(
-                {"op": "function", **meta}, arrays, self.timeout, reply_bytes
-            )
+            return self.worker.request({"op": "function", **meta}, arrays, budget, reply_bytes)
         except WorkerLost as e:
             return {"problem": self._fail(f"{who} {e.reason}")}, {}
 

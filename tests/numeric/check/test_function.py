@@ -220,3 +220,25 @@ def test_float32_code_is_called_in_float32_and_held_to_its_tolerances():
     report = check_function(lambda x: np.sum(np.tanh(x) ** 2), grad, {"x": 6}, dtype="float32")
     assert report.passed and seen == {np.dtype(np.float32)}
     assert by(report, "x", "user-traced").rtol == 2e-3
+
+
+SLOW = """
+import time
+import numpy as np
+
+def forward(x):
+    time.sleep(0.02)
+    return np.sum(np.abs(x) ** 3)  # abs: not complex-safe, so five calls per entry
+
+def backward(x):
+    return 3 * x * np.abs(x)
+"""
+
+
+def test_many_calls_of_a_slow_forward_are_not_a_hang(tmp_path):
+    # 20 entries x 5 calls x 0.02 s = 2 s of differences, past --timeout 1 for one stage: the
+    # budget of the differences grows with their calls
+    (tmp_path / "slow.py").write_text(SLOW)
+    ref = str(tmp_path / "slow.py")
+    report = check_function(f"{ref}:forward", f"{ref}:backward", {"x": 20}, timeout=1, points=1)
+    assert report.passed, report.table()
