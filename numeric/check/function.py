@@ -298,7 +298,10 @@ class _FunctionCheck:
         return rows
 
     def choose_method(self, p: int, arrays: dict) -> bool:
-        found = self.stage("complex-safe", p, arrays, wrt=list(self.chosen), seed=p)
+        probe = CALLS_SAFETY * self.call_seconds * (CALLS["central"] + 2)
+        found = self.stage(
+            "complex-safe", p, arrays, wrt=list(self.chosen), seed=p, calls_seconds=probe
+        )
         if found is None:
             return False
         self.method = "complex" if found[0]["safe"] else "richardson"
@@ -410,7 +413,14 @@ class _FunctionCheck:
         sum |g * v| (the size of the terms); None when the user's code failed."""
         directions = {k: rng.standard_normal(self.shapes[k]) for k in names}
         moves = {f"v.{k}": v for k, v in directions.items()}
-        found = self.stage("directional", p, {**arrays, **moves}, method=self.method, size=size)
+        found = self.stage(
+            "directional",
+            p,
+            {**arrays, **moves},
+            method=self.method,
+            size=size,
+            calls_seconds=CALLS_SAFETY * self.call_seconds * CALLS[self.method],
+        )
         if found is None:
             return None
         reply = found[0]
