@@ -33,6 +33,19 @@ def test_check_benchmark_runs():
     assert "| bpverify, central |" in p.stdout and "| True |" in p.stdout
 
 
+def test_function_check_benchmark_runs():
+    p = subprocess.run(
+        [sys.executable, "benchmarks/function_check_bench.py", "--quick", "--no-torch"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    rows = [line for line in p.stdout.splitlines() if "| bpverify, default (every entry" in line]
+    assert len(rows) == 6 and all("| True |" in row for row in rows), p.stdout[-3000:]
+
+
 @pytest.mark.slow  # about 30 s: it times every source of the gradients, one after the other
 def test_gradient_benchmark_runs():
     p = subprocess.run(
