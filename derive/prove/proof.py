@@ -48,15 +48,15 @@ def proof_stages(task: ProofTask) -> Iterator[str | None]:
     (proved as written), a note naming the substitution that proved it, or None (not yet)."""
     spec = task.spec
     diff = task.claimed - task.truth
-    yield "" if vanishes(diff) else None
+    yield "" if vanishes(diff, rational=True) else None
     by_output, used = _primes_by_output(spec, diff)
-    if used and vanishes(by_output):
+    if used and vanishes(by_output, rational=True):
         formulas = "; ".join(f"{n}: sigma' = {_show(ACTIVATIONS[n].output_prime)}" for n in used)
         only = ", ".join(used)
         yield f"with sigma' written by the output ({formulas}): this proof holds for {only} only"
     else:
         yield None
-    diff = _activations_of_z(spec, diff)
+    diff = _activations_of_z(spec, _column_sums_written_out(spec, diff))
     on_simplex = _on_the_simplex(spec, diff)
     said = " and the targets summing to 1" if on_simplex != diff else ""
     diff = on_simplex
@@ -187,6 +187,26 @@ def _activations_of_z(spec: NetworkSpec, expr: sp.Expr) -> sp.Expr:
     return expr.replace(is_activation, definition)
 
 
+def _column_sums_written_out(spec: NetworkSpec, expr: sp.Expr) -> sp.Expr:
+    """With an output activation of the whole column (softmax) and concrete widths, the sums
+    over a range of numbers written out, so that each a^(L)_i they hold has a number for its
+    unit and ``_activations_of_z`` can write it over the column's z (a^(L)_i of a summation
+    index i is no entry it can write). A sum past the ``terms`` limit, or one that runs past
+    the units of a layer, is left as it is."""
+    if spec.activations[-1] not in OUTPUT_ACTIVATIONS or not expr.has(sp.Sum):
+        return expr
+    if expanded_terms(expr, written_out=True) > LIMITS["terms"].value():
+        return expr
+    try:
+        return expr.replace(lambda e: isinstance(e, sp.Sum) and e.limits[0][2].is_Integer, _doit)
+    except IndexError:  # a sum whose bound names another layer
+        return expr
+
+
+def _doit(s: sp.Sum) -> sp.Expr:
+    return s.doit()
+
+
 def _on_the_simplex(spec: NetworkSpec, expr: sp.Expr) -> sp.Expr:
     """With targets that sum to 1 (the loss's assumption) and a number of outputs, the last
     target of a column written as 1 minus the others: a rule derived under the assumption and
@@ -202,12 +222,14 @@ def _on_the_simplex(spec: NetworkSpec, expr: sp.Expr) -> sp.Expr:
     return expr.xreplace({y[last, c]: 1 - sp.Add(*(y[r, c] for r in range(last))) for c in columns})
 
 
-def vanishes(expr: sp.Expr) -> bool:
+def vanishes(expr: sp.Expr, rational: bool = False) -> bool:
     """True when ``expr`` reduces to 0. Sums over the units of a layer are merged first (same
     range, one index name per nesting depth), since SymPy compares Sum(f, (i, ...)) and
     Sum(f, (j, ...)) by their index names; sums over a small concrete range are then written out
-    (a width-1 layer's sum is its one term)."""
-    if _merge_sums(expr, 0) == 0:
+    (a width-1 layer's sum is its one term). ``rational``: the test of rational functions only,
+    never SymPy's ``simplify`` (the cheap stages, where the exponentials a softmax claim writes
+    cannot meet the a^(L) of the truth yet)."""
+    if _merge_sums(expr, 0, rational) == 0:
         return True
     concrete = [s for s in expr.atoms(sp.Sum) if s.limits[0][2].is_Integer]
     if not concrete or expanded_terms(expr, written_out=True) > LIMITS["terms"].value():
@@ -216,7 +238,7 @@ def vanishes(expr: sp.Expr) -> bool:
         written = expr.doit()
     except IndexError:  # a sum runs past the units of a layer (its bound names another layer)
         return False
-    return _zero(written)
+    return _zero(written, rational)
 
 
 def _normal_arguments(expr: sp.Expr) -> sp.Expr:
@@ -228,7 +250,7 @@ def _normal_arguments(expr: sp.Expr) -> sp.Expr:
     )
 
 
-def _zero(expr: sp.Expr) -> bool:
+def _zero(expr: sp.Expr, rational: bool = False) -> bool:
     """True when ``expr`` is 0: put over one denominator and cancelled (exact for rational
     functions of its atoms); a Piecewise (huber's derivative, relu written out) is 0 when each
     branch is; exp and tanh, which only the written-out definitions bring, are simplified."""
@@ -243,13 +265,13 @@ def _zero(expr: sp.Expr) -> bool:
     if expr.has(sp.Piecewise):
         folded = sp.piecewise_fold(expr)
         return isinstance(folded, sp.Piecewise) and all(
-            not value.has(sp.Piecewise) and _zero(value) for value, _ in folded.args
+            not value.has(sp.Piecewise) and _zero(value, rational) for value, _ in folded.args
         )
     defined = [f for f in expr.atoms(sp.Function) if type(f) not in _OPAQUE]
-    return bool(defined) and sp.simplify(expr) == 0
+    return bool(defined) and not rational and sp.simplify(expr) == 0
 
 
-def _merge_sums(expr: sp.Expr, depth: int) -> sp.Expr:
+def _merge_sums(expr: sp.Expr, depth: int, rational: bool = False) -> sp.Expr:
     """The terms of ``expr`` that hold one sum, gathered into one sum per range (their factors
     moved inside), and the summands merged the same way, down the nesting; 0 when every part
     vanishes."""
@@ -267,9 +289,9 @@ def _merge_sums(expr: sp.Expr, depth: int) -> sp.Expr:
         coeff = sp.Mul(*(f for f in factors if f is not s))
         groups.setdefault((lo, hi), []).append(coeff * s.function.xreplace({i: var}))
     total = sp.Add(*rest)
-    total = sp.Integer(0) if _zero(total) else total
+    total = sp.Integer(0) if _zero(total, rational) else total
     for (lo, hi), terms in groups.items():
-        body = _merge_sums(sp.Add(*terms), depth + 1)
+        body = _merge_sums(sp.Add(*terms), depth + 1, rational)
         if body != 0:
             total += sp.Sum(body, (var, lo, hi))
     return total

@@ -26,7 +26,7 @@ def test_exit_codes_proved_refuted_undecided(monkeypatch):
     from bpverify.derive.prove import proof
 
     # --timeout 0: in this process, where the patch is
-    monkeypatch.setattr(proof, "vanishes", lambda expr: False)
+    monkeypatch.setattr(proof, "vanishes", lambda expr, rational=False: False)
     r = run("--wrt", "w^(3)_jk", "--claim", SEED_W3, "--points", "3", "--timeout", "0")
     assert r.exit_code == 3 and r.stdout.startswith("UNDECIDED")
 

@@ -4,11 +4,13 @@ from math import comb
 import sympy as sp
 
 from bpverify.derive import ACTIVATIONS, NetworkSpec, derive_network
+from bpverify.derive.printing import latex
 from bpverify.derive.prove import proof
 from bpverify.derive.prove.claims import generic_symbols, parse_claim, parse_wrt
 from bpverify.derive.prove.counterexample import random_probe
 from bpverify.derive.prove.proof import expanded_terms, proof_stages, too_large, vanishes
 from bpverify.derive.prove.truth import proof_task
+from bpverify.derive.unrolled import unrolled_gradients
 
 SPEC = NetworkSpec(layers=3)
 S = generic_symbols(SPEC)
@@ -112,3 +114,16 @@ def test_a_claim_too_large_to_expand_is_not_tried_symbolically():
     assert note.startswith("the symbolic proof was not tried: the claim written out, about 9.5e+11")
     assert note.endswith("raise the limit with BPVERIFY_MAX_TERMS=N")
     assert too_large(proof_task(D, parse_wrt(SPEC, "w^(3)_jk"), parse_claim(SPEC, W3))) is None
+
+
+def test_a_softmax_over_a_hidden_layer_is_proved_once_its_sums_are_written_out():
+    # derive --form unrolled's dC_0/dw^(1)_00 of a softmax over a sigmoid layer: the truth's
+    # sum over the outputs holds a^(2)_i of a summation index, which the softmax's column of
+    # exponentials is written for only once the sum is written out
+    spec = NetworkSpec(2, (2, 2, 2), activations="sigmoid", loss="softmax-cross-entropy")
+    (rule,) = [g for g in unrolled_gradients(spec) if g.wrt == ("W", 1) and g.entry == (0, 0)]
+    claim = parse_claim(spec, latex(rule.expr))
+    assert claim.has(sp.exp)
+    found = list(proof_stages(proof_task(derive_network(spec), parse_wrt(spec, "w^(1)_00"), claim)))
+    assert found[:2] == [None, None]
+    assert found[2] == "with a^(l) = sigma(z^(l)) substituted and the targets summing to 1"
