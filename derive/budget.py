@@ -193,6 +193,11 @@ class Worker:
         child.close()
         self._process, self._conn = process, parent
 
+    @property
+    def pid(self) -> int | None:
+        """The child's process id; None before its first call and after ``close()``."""
+        return None if self._process is None else self._process.pid
+
     def close(self) -> None:
         """Stop the child (at once: it holds nothing that needs saving)."""
         if self._process is not None:

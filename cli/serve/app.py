@@ -128,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             body.seed,
             seconds=settings.prove_seconds,
             what="the proof",
+            demote=settings.demote_seconds,
         )
         return JSONResponse(verdict)
 
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             body.claim,
             seconds=min(PREVIEW_SECONDS, settings.prove_seconds),
             what="the preview",
+            demote=settings.demote_seconds,
         )
         return JSONResponse(seen)
 

@@ -59,6 +59,11 @@ def _seconds(name: str, setting: str, help_text: str):
     "queue_seconds",
     "Seconds a request waits for a worker before it is answered 503.",
 )
+@_seconds(
+    "demote-after",
+    "demote_seconds",
+    "Seconds after which a claim runs at the lowest CPU priority, so short requests go first.",
+)
 @click.option(
     "--max-body",
     type=click.IntRange(min=1024),
@@ -74,7 +79,9 @@ def _seconds(name: str, setting: str, help_text: str):
     show_default=True,
     help="Derivations kept in memory, by network.",
 )
-def serve(host, port, workers, timeout, build_timeout, memory, queue, queue_timeout, **rest):
+def serve(
+    host, port, workers, timeout, build_timeout, memory, queue, queue_timeout, demote_after, **rest
+):
     """Serve the JSON API and the web page (needs: pip install "bpverify[serve]").
 
     \b
@@ -102,6 +109,7 @@ def serve(host, port, workers, timeout, build_timeout, memory, queue, queue_time
         memory_mib=memory,
         queue=queue,
         queue_seconds=queue_timeout,
+        demote_seconds=demote_after,
         **rest,
     )
     click.echo(f"bpverify serve: http://{host}:{port}/ (API docs: /docs); Ctrl-C stops", err=True)

@@ -2,7 +2,7 @@
 a JSON-ready dict with the fields of the command's ``--format json`` / ``--json`` output, and
 what the page needs beside them (MathML, the LaTeX document).
 
-The library is imported here at the top: the forkserver imports this module once (``pool``), so
+The library is imported here at the top: the forkserver imports this module once (``warm``), so
 every worker starts with SymPy and NumPy loaded. Functions are module-level so that they pickle.
 """
 
@@ -20,6 +20,9 @@ from bpverify.numeric.check.report import to_json
 from bpverify.numeric.check.run import check_gradients
 
 from .mathml import mathml
+
+SEED_CLAIM = "a^(2)_k * sigma'(z^(3)_j) * 2*(a^(3)_j - y_j)"
+"""The seed's dC_0/dw^(3)_jk, the claim the page opens with."""
 
 
 def derivation(spec: NetworkSpec, form: str, check_rules: bool) -> dict:

@@ -14,11 +14,10 @@ from fastapi import HTTPException, Response
 from bpverify.derive import ACTIVATIONS, LOSSES, NetworkSpec
 from bpverify.derive.spec import COSTS
 
+from .jobs import SEED_CLAIM
+
 STATIC = {"page.css": "text/css", "page.js": "text/javascript"}
 """The files of ``static/`` served at /static/NAME, with their content types."""
-
-SEED_CLAIM = "a^(2)_k * sigma'(z^(3)_j) * 2*(a^(3)_j - y_j)"
-"""The seed's dC_0/dw^(3)_jk, the claim the page starts with."""
 
 
 def _read(name: str) -> str:

@@ -54,8 +54,9 @@ def test_the_child_keeps_its_state_between_calls_until_a_call_overruns():
 def test_a_worker_forked_from_a_forkserver_serves_calls_and_is_replaced_after_an_overrun():
     # the functions pickle by reference: the forkserver's child imports only the standard library
     with Worker(60, start_method="forkserver") as worker:
+        assert worker.pid is None  # started by the first call
         first = worker.call(os.getpid)
-        assert first != os.getpid() and worker.call(os.getpid) == first
+        assert first != os.getpid() and worker.call(os.getpid) == first == worker.pid
         worker.seconds = 0.2
         with pytest.raises(BudgetError):
             worker.call(time.sleep, 30)

@@ -8,7 +8,7 @@ pytest.importorskip("fastapi")
 
 from fastapi import HTTPException
 
-from bpverify.cli.serve import page
+from bpverify.cli.serve import jobs, page
 from bpverify.derive import ACTIVATIONS, LOSSES
 
 STATIC = files("bpverify.cli.serve") / "static"
@@ -18,7 +18,7 @@ def test_the_page_embeds_the_librarys_tables():
     html = page.index()
     data = json.loads(re.search(r'id="tables">(.*?)</script>', html).group(1))
     assert data["activations"] == list(ACTIVATIONS) and data["losses"] == list(LOSSES)
-    assert data["defaults"]["claim"] == page.SEED_CLAIM
+    assert data["defaults"]["claim"] == jobs.SEED_CLAIM
 
 
 def test_nothing_is_loaded_from_another_host():

@@ -88,3 +88,18 @@ def test_a_request_given_up_keeps_its_worker_until_the_job_ends():
             assert await pool.run(pid, seconds=30) != os.getpid()
 
     asyncio.run(main())
+
+
+def test_a_long_job_yields_the_cpu_and_its_worker_is_replaced_after_it():
+    async def main():
+        with Pool(workers=1) as pool:
+            first = await pool.run(pid, seconds=30, demote=0.1)
+            assert os.getpriority(os.PRIO_PROCESS, first) == os.getpriority(os.PRIO_PROCESS, 0)
+            nap_job = asyncio.ensure_future(pool.run(nap, 1, seconds=30, demote=0.1))
+            await until(lambda: pool._demoted)
+            assert os.getpriority(os.PRIO_PROCESS, first) == 19
+            await nap_job
+            assert pool.pids == []  # a demoted worker cannot be promoted again: replaced
+            assert await pool.run(pid, seconds=30) != first
+
+    asyncio.run(main())
