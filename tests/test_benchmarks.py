@@ -74,3 +74,18 @@ def test_prove_benchmark_runs():
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]  # every claim PROVED
     assert "| cross-entropy, sigmoid | 15 | 15 |" in p.stdout
     assert "issue 10's cross-entropy dC_0/dw^(2)_jk" in p.stdout
+
+
+@pytest.mark.slow  # a server and two phases of load: about 20 s
+def test_serve_benchmark_runs():
+    pytest.importorskip("fastapi")
+    p = subprocess.run(
+        [sys.executable, "benchmarks/serve_bench.py", "--seconds", "2", "--clients", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]  # no request failed
+    assert "| all normal |" in p.stdout and "### 10% hostile" in p.stdout
+    assert "a cached derive at least 20x faster" in p.stdout
