@@ -33,7 +33,7 @@ from ..activations import ACTIVATIONS
 from ..notation import NetworkSymbols, network_symbols, split_name
 from ..spec import NetworkSpec
 from .branches import as_indicators
-from .drawing import one_line
+from .drawing import is_drawing, one_line
 from .grammar import (
     GENERIC_FUNCTIONS,
     MAX_DEPTH,
@@ -207,6 +207,17 @@ def _key(t: Target) -> tuple:
     return (t.quantity, t.layer, t.indices)
 
 
+def read_one_line(text: str) -> str:
+    """The claim as one line (``drawing.one_line``: derive's heading dropped, a drawing read),
+    its size checked before and after."""
+    if not isinstance(text, str):
+        raise ClaimError("the claim must be text")
+    check_size(text, drawn=is_drawing(text))
+    line = one_line(text)
+    check_size(line)
+    return line
+
+
 def claim_wrt(spec: NetworkSpec, wrt: str | None, text: str) -> str:
     """What the claim differentiates by: ``wrt`` (``--wrt``), or the claim's own left-hand side
     (``dC_0/dw^(3)_jk = ...``) when ``wrt`` is None. When both are given they must name the same
@@ -216,10 +227,7 @@ def claim_wrt(spec: NetworkSpec, wrt: str | None, text: str) -> str:
         >>> claim_wrt(NetworkSpec(layers=3), None, "dC_0/db^(3)_j = sigma'(z^(3)_j)")
         'b^(3)_j'
     """
-    if not isinstance(text, str):
-        raise ClaimError("the claim must be text")
-    check_size(text)
-    targets = _left_targets(spec, one_line(text))
+    targets = _left_targets(spec, read_one_line(text))
     if wrt is None:
         if not targets:
             raise ClaimError(
@@ -531,10 +539,7 @@ def parse_claim(spec: NetworkSpec, text: str) -> sp.Expr:
         >>> parse_claim(NetworkSpec(layers=2), r"\\sigma'(z^{(2)}_j) 2(a^{(2)}_j - y_j)")
         2*(a2[j, 0] - y[j, 0])*sigma_prime(z2[j, 0])
     """
-    if not isinstance(text, str):
-        raise ClaimError("the claim must be text")
-    check_size(text)
-    text = one_line(text)
+    text = read_one_line(text)
     lefts, right = split_claim(text)
     if lefts:
         _left_targets(spec, text)

@@ -5,7 +5,11 @@ its limits above and below; a fraction as numerator and denominator around a ``�
 tall brackets as columns of ⎛ ⎜ ⎝. Each drawn piece is a rectangle of columns, set side by side
 with the others, so a drawing is read by finding its outermost piece, reading what stands left
 of it, inside it and right of it (each again a drawing), and writing them in one line of the
-claim language: ``\\sum_{j=0}^{n_{2} - 1} (...)``, ``((...)/(...))``, ``(...)``.
+claim language: ``\\sum_{j=0}^{n_{2} - 1} (...)``, ``((...)/(...))``, ``(...)``. A power is drawn
+with its exponent above the base and to its right (``ℯ`` under ``z2[0]``), read ``ℯ^(z2[0])``. A
+picture wider than the terminal is cut into screens, each line of one ending in `` ↪`` and the
+next screen's beginning with ``↪ ``; the screens are joined back first. The heading derive
+prints before a rule (``layer 2, unrolled form:``) is dropped.
 
 Example:
     >>> print(one_line("  1\\n ___\\n ╲\\n  ╲\\n  ╱   y[j]\\n ╱\\n ‾‾‾\\nj = 0"))
@@ -21,25 +25,75 @@ from ..limits import LIMITS, limit
 from .grammar import ClaimError
 
 _GLYPHS = "╲╱‾─⎛⎜⎝⎞⎟⎠⎧⎨⎩⎪⎫⎬⎭"
+_OPENING, _CLOSING = "⎛⎜⎝", "⎞⎟⎠"
+_WRAP = "↪"
 _ROW_BREAK = " \\\\ "
 _SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+_HEADING = re.compile(r"\A\s*layer\s+\d+\s*,\s*(?:index|unrolled)\s+form\s*:[ \t]*")
+"""The heading ``derive --format text`` prints before each rule of the index and unrolled forms
+(the matrix form's is ``matrix_claims``')."""
 
 
 def is_drawing(text: str) -> bool:
-    """True when ``text`` holds a piece drawn over several lines."""
-    return "\n" in text.strip() and any(c in text for c in _GLYPHS)
+    """True when ``text`` holds a piece drawn over several lines (a sign or bar of a sum,
+    fraction, bracket or branches, or an exponent raised over the blanks beside its base), or
+    cut into screens."""
+    if "\n" not in text.strip():
+        return False
+    if any(c in text for c in _GLYPHS + _WRAP):
+        return True
+    lines = [line for line in text.split("\n") if line.strip()]
+    return "\\" not in text and any(map(_raised, lines, lines[1:]))
+
+
+def _raised(upper: str, lower: str) -> bool:
+    """True when every character of ``upper`` stands over a blank of ``lower``: an exponent."""
+    return all(c == " " or lower[i : i + 1] in ("", " ") for i, c in enumerate(upper))
 
 
 def one_line(text: str) -> str:
-    """``text`` with its drawn part read back into one line; lines before the drawing that end
-    with ``=`` (derive's ``dC_0/da1[k] =``) are kept in front of it."""
+    """``text`` with derive's heading dropped and its drawn part read back into one line; lines
+    before the drawing that end with ``=`` (derive's ``dC_0/da1[k] =``) are kept in front of it."""
+    text = _HEADING.sub("", text)
     if not is_drawing(text):
         return text
     lines = text.strip("\n").split("\n")
     head = []
     while lines and lines[0].rstrip().endswith("=") and not any(c in lines[0] for c in _GLYPHS):
         head.append(lines.pop(0).strip())
-    return " ".join([*head, _read(lines, limit("claim_depth"))])
+    return " ".join([*head, _read(_joined(lines), limit("claim_depth"))])
+
+
+def _joined(lines: list[str]) -> list[str]:
+    """The screens of a picture cut at the terminal's width put side by side again: screens are
+    separated by a blank line, a screen's lines end with `` ↪`` when another follows and begin
+    with ``↪ `` when one came before."""
+    if not any(line.rstrip().endswith(_WRAP) for line in lines):
+        return lines
+    screens: list[list[str]] = [[]]
+    for line in lines:
+        if line.strip():
+            screens[-1].append(line)
+        elif screens[-1]:
+            screens.append([])
+    screens = [screen for screen in screens if screen]
+    if len({len(screen) for screen in screens}) != 1:
+        raise ClaimError(
+            "cannot join the screens of the drawn claim (their heights differ): paste every "
+            "screen of the rule as printed, or the rule from bpverify derive --format latex"
+        )
+    rows = [""] * len(screens[0])
+    for n, screen in enumerate(screens):
+        cut = []
+        for line in screen:
+            if n > 0:
+                line = line.removeprefix(_WRAP).removeprefix(" ")
+            if n < len(screens) - 1:
+                line = line.rstrip().removesuffix(_WRAP).removesuffix(" ")
+            cut.append(line)
+        width = max(map(len, cut))
+        rows = [row + part.ljust(width) for row, part in zip(rows, cut, strict=True)]
+    return rows
 
 
 def _box(lines: list[str]) -> list[str]:
@@ -69,7 +123,7 @@ def _read(lines: list[str], depth: int) -> str:
         return ""
     if len(rows) == 1:
         return rows[0].strip()
-    for reader in (_sum, _brackets, _cases, _fraction):
+    for reader in (_sum, _brackets, _cases, _fraction, _line):
         found = reader(rows, lambda part: _read(part, depth - 1))
         if found is not None:
             return found
@@ -137,6 +191,7 @@ def _fraction(rows: list[str], read: Callable[[list[str]], str]) -> str | None:
         (m.end() - m.start(), r, m.span())
         for r, row in enumerate(rows)
         for m in re.finditer("─+", row)
+        if not _enclosed(row, m.start())
     ]
     if not bars:
         return None
@@ -177,3 +232,69 @@ def _branch(rows: list[str], read: Callable[[list[str]], str]) -> str:
             rest = read(_columns(rows, at + len(word))) if word == "for" else ""
             return f"{value} & {latex} {rest}".rstrip()
     raise ClaimError("cannot read a branch of the drawn cases: paste the rule from --format latex")
+
+
+def _enclosed(row: str, at: int) -> bool:
+    """True when column ``at`` of ``row`` lies inside a tall bracket opened to its left: a bar
+    there is a fraction inside the bracket, read with the bracket (``_line``)."""
+    before = row[:at]
+    return sum(c in _OPENING for c in before) > sum(c in _CLOSING for c in before)
+
+
+def _line(rows: list[str], read: Callable[[list[str]], str]) -> str | None:
+    """Pieces side by side, read left to right: characters, each alone in its column; tall
+    brackets not as tall as the drawing, ( ... ); and after either, an exponent drawn above its
+    top and to its right, ^(...). None when a character is left that none of these explains."""
+    out, c, width = [], 0, len(rows[0])
+    while c < width:
+        column = [row[c] for row in rows]
+        marks = [r for r, ch in enumerate(column) if ch != " "]
+        if not marks:
+            out.append(" ")
+            c += 1
+            continue
+        if any(ch in _OPENING for ch in column):
+            found = _tall_bracket(rows, c, read)
+            if found is None:
+                return None
+            text, top, c = found
+        elif len(marks) == 1:
+            text, top, c = column[marks[0]], marks[0], c + 1
+        else:
+            return None
+        out.append(text)
+        end = c
+        while end < width and all(row[end] == " " for row in rows[top:]):
+            end += 1
+        while end > c and all(row[end - 1] == " " for row in rows[:top]):
+            end -= 1
+        if end > c:
+            out.append(f"^({read(_columns(rows[:top], c, end))})")
+            c = end
+    return "".join(out).strip()
+
+
+def _tall_bracket(
+    rows: list[str], c: int, read: Callable[[list[str]], str]
+) -> tuple[str, int, int] | None:
+    """The bracket whose ⎛ ... ⎝ stands in column ``c``: its contents in brackets, its top row and
+    the column after its ⎞ ... ⎠; None when it is not one whole bracket with nothing above or
+    below it in its columns."""
+    marks = [r for r, row in enumerate(rows) if row[c] != " "]
+    top, bottom = marks[0], marks[-1]
+    shape = "".join(rows[r][c] for r in range(top, bottom + 1))
+    if not re.fullmatch("⎛⎜*⎝", shape):
+        return None
+    depth = 0
+    for d in range(c, len(rows[top])):
+        depth += (rows[top][d] == "⎛") - (rows[top][d] == "⎞")
+        if depth == 0:
+            break
+    else:
+        return None
+    closing = "".join(rows[r][d] for r in range(top, bottom + 1))
+    outside = rows[:top] + rows[bottom + 1 :]
+    if not re.fullmatch("⎞⎟*⎠", closing) or any(row[c : d + 1].strip() for row in outside):
+        return None
+    inside = read(_columns(rows[top : bottom + 1], c + 1, d))
+    return f"({inside})", top, d + 1

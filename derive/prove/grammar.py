@@ -268,11 +268,21 @@ def read_derivative(text: str, L: int) -> Name:
     return read_name(text.strip()[1:].strip(), L)  # Ng's d before the name
 
 
-def check_size(text: str) -> None:
-    most = limit("claim_length")
+DRAWN_SCALE = 20
+"""A claim drawn over several lines (``derive --format text``) may have this many times the
+``claim_length`` limit of characters: a drawing pads its rows and raises exponents and
+fractions over rows of their own. The one line it is read into is held to the limit itself."""
+
+
+def check_size(text: str, drawn: bool = False) -> None:
+    """ClaimError for a claim longer than the ``claim_length`` limit (``DRAWN_SCALE`` times it
+    for a ``drawn`` claim, before it is read into one line), empty, or nesting brackets deeper
+    than the ``claim_depth`` limit."""
+    most = limit("claim_length") * (DRAWN_SCALE if drawn else 1)
     if len(text) > most:
+        what = "drawn claim" if drawn else "claim"
         raise ClaimError(
-            f"the claim has {len(text)} characters, more than the {most} accepted: "
+            f"the {what} has {len(text)} characters, more than the {most} accepted: "
             "check one step of the derivation at a time (or raise the limit with "
             f"{LIMITS['claim_length'].env}=N)"
         )

@@ -2,11 +2,13 @@ import pytest
 import sympy as sp
 
 from bpverify.derive import NetworkSpec
+from bpverify.derive.limits import limit
 from bpverify.derive.notation import j, k
-from bpverify.derive.printing import pretty
+from bpverify.derive.printing import NotationPrettyPrinter, pretty
 from bpverify.derive.prove.claims import generic_symbols, parse_claim
 from bpverify.derive.prove.drawing import is_drawing, one_line
-from bpverify.derive.prove.grammar import ClaimError
+from bpverify.derive.prove.grammar import DRAWN_SCALE, ClaimError
+from bpverify.derive.unrolled import unrolled_gradients
 
 SPEC = NetworkSpec(layers=2)
 S = generic_symbols(SPEC)
@@ -83,3 +85,67 @@ def test_a_drawing_nested_past_the_depth_limit_is_refused():
     with pytest.raises(ClaimError, match="more than 50 deep"):
         one_line("x\n─\n" * 60 + "x")
     one_line("x\n─\n" * 20 + "x")
+
+
+Z2, A1 = S.layers[2].z, S.layers[1].a
+SOFTMAX = NetworkSpec(2, (2, 2, 2), loss="softmax-cross-entropy")
+
+
+def test_an_exponent_drawn_above_its_base_reads_as_a_power():
+    e0, e1 = sp.exp(Z2[0, 0]), sp.exp(Z2[1, 0])
+    expr = e0 * A1[k, 0] / (e0 + e1) - e0**2 * A1[k, 0] / (e0 + e1) ** 2
+    assert "ℯ^(z2[0])" in one_line(pretty(expr))
+    assert "(ℯ^(z2[0]) + ℯ^(z2[1]))^(2)" in one_line(pretty(expr))
+    assert _same(_read_back(expr), expr)
+
+
+def test_a_power_of_a_tall_bracket_reads_with_its_bracket():
+    expr = A2[j, 0] * (1 / Y[j, 0] + 1) ** 2
+    assert _same(_read_back(expr), expr)
+
+
+def test_screens_cut_at_the_terminal_width_are_joined():
+    expr = sum(sp.exp(Z2[i, 0]) * W2[i, k] / (1 + sp.exp(Z2[i, 0])) for i in range(6))
+    drawn = NotationPrettyPrinter({"use_unicode": True, "num_columns": 40}).doprint(expr)
+    assert drawn.count("\n\n") >= 2 and "↪" in drawn
+    assert _same(parse_claim(SPEC, drawn), expr)
+    # as pasted from a terminal, with the spaces at the ends of the lines dropped
+    stripped = "\n".join(line.rstrip() for line in drawn.split("\n"))
+    assert _same(parse_claim(SPEC, stripped), expr)
+
+
+def test_a_power_drawn_with_no_other_sign_is_a_drawing():
+    drawn = pretty(A2[j, 0] ** 2 * Y[j, 0])
+    assert "─" not in drawn and is_drawing(drawn)
+    assert _same(parse_claim(SPEC, drawn), A2[j, 0] ** 2 * Y[j, 0])
+    # lines of a claim written over several, one beside the other's blanks, stay text
+    assert not is_drawing("a2[j]⋅\ny[j]") and not is_drawing("\\frac{1}{2}\n    + 1")
+
+
+def test_derives_heading_is_dropped():
+    rule = "layer 2, unrolled form: dC_0/db2[0] =\n2⋅(a2[0] - y[0])⋅σ'(z2[0])"
+    assert one_line(rule) == "dC_0/db2[0] =\n2⋅(a2[0] - y[0])⋅σ'(z2[0])"
+    drawn = "layer 1, index form: dC_0/db1[j] =\n  1  \n─────\ny[j] "
+    assert one_line(drawn) == "dC_0/db1[j] = ((1)/(y[j]))"
+
+
+@pytest.mark.parametrize(
+    "drawn",
+    [
+        " q  \n⎛a⎞ \n⎝b⎠ ⋅y[j]",  # something above a bracket, in its columns
+        "⎛ 1  ⎞ 2\n⎜────⎟\n⎝y[j]⎠ x",  # two characters in one column, neither beside a base
+        "ℯ ↪\n\n↪ x\n↪ y",  # screens of different heights
+    ],
+)
+def test_a_drawing_with_a_character_left_unexplained_is_refused(drawn):
+    with pytest.raises(ClaimError, match="cannot"):
+        parse_claim(SPEC, drawn)
+
+
+def test_a_drawn_claim_may_be_longer_than_the_line_it_is_read_into():
+    (rule,) = [g for g in unrolled_gradients(SOFTMAX) if g.wrt == ("b", 1) and g.entry == (0,)]
+    drawn = pretty(rule.expr)
+    assert len(drawn) > limit("claim_length") > len(one_line(drawn))
+    assert parse_claim(SOFTMAX, drawn).has(sp.exp)
+    with pytest.raises(ClaimError, match="the drawn claim has"):
+        parse_claim(SOFTMAX, drawn + " " * DRAWN_SCALE * limit("claim_length"))
