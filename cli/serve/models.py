@@ -39,9 +39,11 @@ class Network(Body):
         None,
         validation_alias=AliasChoices("activations", "activation"),
         description="one activation for every layer, or one per layer",
-        examples=["sigmoid"],
+        examples=[NetworkSpec.activations],
     )
-    loss: str | None = Field(None, description="the loss C_0 of one sample", examples=["squared"])
+    loss: str | None = Field(
+        None, description="the loss C_0 of one sample", examples=[NetworkSpec.loss]
+    )
     leaky_slope: str | float | None = Field(None, description="slope of leaky_relu for z <= 0")
     cost: str | None = Field(None, description="mean or sum over the samples", examples=["mean"])
     l2: str | float | None = Field(None, description="L2 weight decay lambda >= 0")
