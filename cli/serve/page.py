@@ -16,6 +16,15 @@ from bpverify.derive.spec import COSTS
 
 from .jobs import SEED_CLAIM
 
+HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    "X-Content-Type-Options": "nosniff",
+}
+"""Sent with the page, the docs page and their files: the browser itself refuses to load or send
+anything to another host, so the page stays offline even if a formula or a message carried
+markup."""
+
 STATIC = {"page.css": "text/css", "page.js": "text/javascript"}
 """The files of ``static/`` served at /static/NAME, with their content types."""
 
@@ -53,7 +62,7 @@ def static(name: str) -> Response:
     """A file of ``static/``; 404 for any other name."""
     if name not in STATIC:
         raise HTTPException(404)
-    return Response(_read(name), media_type=STATIC[name])
+    return Response(_read(name), media_type=STATIC[name], headers=HEADERS)
 
 
 def _fields(schema: dict, components: dict) -> list[tuple[str, str, str, str]]:

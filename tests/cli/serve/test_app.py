@@ -223,3 +223,12 @@ def test_a_derivation_past_its_budget_is_503_naming_the_option(tight, monkeypatc
     monkeypatch.setattr(tight.app.state.pool, "run", slow)
     r = post(tight, "/api/derive", {"network": {"layers": 2}})
     assert r.status_code == 503 and r.json()["message"] == message
+
+
+def test_the_page_and_its_files_forbid_other_hosts(client):
+    for path in ("/", "/docs", "/static/page.js", "/static/page.css"):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        assert r.headers["content-security-policy"].startswith("default-src 'self'"), path
+    assert 'id="tables"' in client.get("/").text
+    assert client.get("/static/app.py").status_code == 404

@@ -103,3 +103,14 @@ def test_a_long_job_yields_the_cpu_and_its_worker_is_replaced_after_it():
             assert await pool.run(pid, seconds=30) != first
 
     asyncio.run(main())
+
+
+def test_a_job_past_the_memory_cap_is_a_memory_budget_error():
+    async def main():
+        with Pool(workers=1, memory_mib=64) as pool:
+            with pytest.raises(BudgetError) as e:
+                await pool.run(lambda worker: worker.call(bytearray, 2**30), seconds=60)
+            assert e.value.kind == "memory" and "64 MiB" in str(e.value)
+            assert await pool.run(pid, seconds=30) != os.getpid()  # a fresh worker
+
+    asyncio.run(main())
