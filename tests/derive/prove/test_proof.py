@@ -127,3 +127,14 @@ def test_a_softmax_over_a_hidden_layer_is_proved_once_its_sums_are_written_out()
     found = list(proof_stages(proof_task(derive_network(spec), parse_wrt(spec, "w^(1)_00"), claim)))
     assert found[:2] == [None, None]
     assert found[2] == "with a^(l) = sigma(z^(l)) substituted and the targets summing to 1"
+
+
+def test_only_the_brackets_around_sums_are_multiplied_out():
+    i = sp.Dummy("i", integer=True, nonnegative=True)
+    a, y = S.layers[3].a, S.y
+    s = sp.Sum(a[i, 0], (i, 0, SPEC.widths[3] - 1))
+    expr = (1 - a[0, 0]) * (2 + (y[0, 0] - 1) * s) + s**2
+    found = proof._products(expr)
+    assert sp.expand(sum(c * sp.Mul(*t) for c, t in found) - expr) == 0
+    assert (2 * (1 - a[0, 0]), ()) in found
+    assert ((1 - a[0, 0]) * (y[0, 0] - 1), (s,)) in found and (1, (s, s)) in found

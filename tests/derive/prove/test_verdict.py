@@ -4,6 +4,7 @@ import pytest
 import sympy as sp
 
 from bpverify.derive import NetworkSpec
+from bpverify.derive.budget import PROVE_TIMEOUT
 from bpverify.derive.prove import STATUSES, ClaimError, Verdict, proof, prove
 
 SPEC = NetworkSpec(layers=3)
@@ -247,3 +248,11 @@ def test_the_quantity_comes_from_wrt_or_from_the_claims_left_hand_side():
     with pytest.raises(ClaimError, match="give the quantity"):
         prove(spec, None, "sigma'(z^(3)_j)")
     assert prove(spec, None, "dC/dW^(3) = delta^(3) a^(2)T").of == "C"
+
+
+def test_a_wrong_claim_deep_in_an_eight_layer_network_is_decided_within_the_default_budget():
+    # the zero test multiplied out every bracket of sigma' by the output, a(1 - a), at every
+    # level of the seven nested sums: a minute or more, UNDECIDED at the command's budget
+    claim = "a^(0)_k * sigma'(z^(1)_j) * sum_i(w^(2)_ij * 2*(a^(2)_i - y_i))"
+    v = prove(NetworkSpec(layers=8), "w^(1)_jk", claim, timeout=PROVE_TIMEOUT)
+    assert v.status == "REFUTED", v.message
