@@ -87,13 +87,25 @@ def _joined(lines: list[str]) -> list[str]:
         cut = []
         for line in screen:
             if n > 0:
-                line = line.removeprefix(_WRAP).removeprefix(" ")
+                line = _marked(line, line.startswith(_WRAP)).removeprefix(_WRAP)[1:]
             if n < len(screens) - 1:
-                line = line.rstrip().removesuffix(_WRAP).removesuffix(" ")
+                line = line.rstrip()
+                line = _marked(line, line.endswith(" " + _WRAP))[:-2]
             cut.append(line)
         width = max(map(len, cut))
         rows = [row + part.ljust(width) for row, part in zip(rows, cut, strict=True)]
     return rows
+
+
+def _marked(line: str, marked: bool) -> str:
+    """``line``, when it carries the ↪ its place among the screens needs."""
+    if not marked:
+        raise ClaimError(
+            f"cannot join the screens of the drawn claim at {line.strip()[:20]!r}: every line "
+            "of a screen but the last ends with ' ↪', every line of a screen but the first "
+            "begins with '↪ ': paste the rule as printed, or from bpverify derive --format latex"
+        )
+    return line
 
 
 def _box(lines: list[str]) -> list[str]:
@@ -244,8 +256,10 @@ def _enclosed(row: str, at: int) -> bool:
 def _line(rows: list[str], read: Callable[[list[str]], str]) -> str | None:
     """Pieces side by side, read left to right: characters, each alone in its column; tall
     brackets not as tall as the drawing, ( ... ); and after either, an exponent drawn above its
-    top and to its right, ^(...). None when a character is left that none of these explains."""
+    top and to its right, ^(...). The characters stand on one row, the baseline, which every
+    bracket spans. None when a character is left that none of these explains."""
     out, c, width = [], 0, len(rows[0])
+    spans: list[tuple[int, int]] = []  # the rows of each piece
     while c < width:
         column = [row[c] for row in rows]
         marks = [r for r, ch in enumerate(column) if ch != " "]
@@ -257,12 +271,13 @@ def _line(rows: list[str], read: Callable[[list[str]], str]) -> str | None:
             found = _tall_bracket(rows, c, read)
             if found is None:
                 return None
-            text, top, c = found
+            text, top, bottom, c = found
         elif len(marks) == 1:
-            text, top, c = column[marks[0]], marks[0], c + 1
+            text, top, bottom, c = column[marks[0]], marks[0], marks[0], c + 1
         else:
             return None
         out.append(text)
+        spans.append((top, bottom))
         end = c
         while end < width and all(row[end] == " " for row in rows[top:]):
             end += 1
@@ -271,15 +286,18 @@ def _line(rows: list[str], read: Callable[[list[str]], str]) -> str | None:
         if end > c:
             out.append(f"^({read(_columns(rows[:top], c, end))})")
             c = end
+    baseline = {top for top, bottom in spans if top == bottom}
+    if len(baseline) > 1 or any(not top <= r <= bottom for r in baseline for top, bottom in spans):
+        return None
     return "".join(out).strip()
 
 
 def _tall_bracket(
     rows: list[str], c: int, read: Callable[[list[str]], str]
-) -> tuple[str, int, int] | None:
-    """The bracket whose ⎛ ... ⎝ stands in column ``c``: its contents in brackets, its top row and
-    the column after its ⎞ ... ⎠; None when it is not one whole bracket with nothing above or
-    below it in its columns."""
+) -> tuple[str, int, int, int] | None:
+    """The bracket whose ⎛ ... ⎝ stands in column ``c``: its contents in brackets, its top and
+    bottom rows and the column after its ⎞ ... ⎠; None when it is not one whole bracket with
+    nothing above or below it in its columns."""
     marks = [r for r, row in enumerate(rows) if row[c] != " "]
     top, bottom = marks[0], marks[-1]
     shape = "".join(rows[r][c] for r in range(top, bottom + 1))
@@ -297,4 +315,4 @@ def _tall_bracket(
     if not re.fullmatch("⎞⎟*⎠", closing) or any(row[c : d + 1].strip() for row in outside):
         return None
     inside = read(_columns(rows[top : bottom + 1], c + 1, d))
-    return f"({inside})", top, d + 1
+    return f"({inside})", top, bottom, d + 1

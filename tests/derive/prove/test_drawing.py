@@ -149,3 +149,18 @@ def test_a_drawn_claim_may_be_longer_than_the_line_it_is_read_into():
     assert parse_claim(SOFTMAX, drawn).has(sp.exp)
     with pytest.raises(ClaimError, match="the drawn claim has"):
         parse_claim(SOFTMAX, drawn + " " * DRAWN_SCALE * limit("claim_length"))
+
+
+def test_screens_whose_lines_lack_their_marks_are_refused():
+    expr = sum(sp.exp(Z2[i, 0]) * W2[i, k] / (1 + sp.exp(Z2[i, 0])) for i in range(6))
+    drawn = NotationPrettyPrinter({"use_unicode": True, "num_columns": 40}).doprint(expr)
+    for broken in (drawn.replace(" ↪\n", "\n", 1), drawn.replace("\n↪ ", "\n  ", 1)):
+        with pytest.raises(ClaimError, match="cannot join the screens"):
+            parse_claim(SPEC, broken)
+
+
+def test_characters_off_the_baseline_that_are_no_exponent_are_refused():
+    # 'a' stands a row above y[j] at the start: it raises nothing, and no base is below it
+    with pytest.raises(ClaimError, match="cannot read"):
+        one_line("a        \n ⎛1⎞     \n ⎜─⎟⋅y[j]\n ⎝2⎠     ")
+    assert one_line("         \n ⎛1⎞     \n ⎜─⎟⋅y[j]\n ⎝2⎠     ") == "(((1)/(2))) ⋅y[j]"
