@@ -11,9 +11,10 @@ The stages, cheapest first (``proof_stages``):
 Stages 2 and 4 prove the claim for that activation only, and say so. Each stage is a zero test
 (``vanishes``): sums over the units of a layer are merged, then the rest is put over one
 denominator and cancelled, which decides every identity between rational functions of the
-symbols and of the applied functions; only the written-out definitions (exp, tanh, Piecewise)
-also get SymPy's ``simplify``. A claim that would expand to more terms than the ``terms`` limit
-is not tried at all (``too_large``).
+symbols and of the applied functions; in stages 3 and 4 only, the functions with a definition
+(exp, tanh, a Piecewise: the written-out definitions, the softmax's and the claim's own
+exponentials) also get SymPy's ``simplify``. A claim that would expand to more terms than the
+``terms`` limit is not tried at all (``too_large``).
 """
 
 from __future__ import annotations
