@@ -159,8 +159,8 @@ printer's) of the two smallest and of the softmax over a sigmoid layer."""
 )
 def test_every_unrolled_rule_derive_prints_is_proved_verbatim(net, fmt):
     """Beyond the index form: each entry of a concrete network, as derive --form unrolled
-    prints it, its left-hand side naming the entry. The softmax over a sigmoid layer takes a
-    second or so a rule, so only its entry 0 of each quantity and layer is tried."""
+    prints it, its left-hand side naming the entry. The softmax over a sigmoid layer takes half a
+    second a rule, so only its entry 0 of each quantity and layer is tried."""
     spec = _spec(net)
     claims = unrolled_claims(net, fmt)
     assert len(claims) == _parameters(net)
