@@ -52,7 +52,11 @@ def test_python_block_runs_and_asserts_its_verdicts(title, tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)
     for code in LAYERS[title]["python"]:
         assert "assert" in code
-        exec(compile(code, f"docs/layers.md ({title})", "exec"), {"__name__": "gallery"})
+        names = {"__name__": "gallery"}
+        exec(compile(code, f"docs/layers.md ({title})", "exec"), names)
+        # the buggy backward's report names its worst entry and both values there
+        for failed in names["report"].failures():
+            assert failed.worst and len(failed.values) == 2, failed
 
 
 @pytest.mark.parametrize("title", [t for t, b in LAYERS.items() if b["sh"]])
