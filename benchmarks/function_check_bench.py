@@ -31,7 +31,7 @@ the largest relative error |a - b| / max(|a|, |b|) and, for entry-wise methods, 
 error over the input's largest reference value.
 
 Usage:
-    python benchmarks/function_check_bench.py                 # about 10 minutes on 2 cores
+    python benchmarks/function_check_bench.py                 # about 4 minutes on 2 cores
     python benchmarks/function_check_bench.py --sizes medium  # one size (small, medium, large)
     python benchmarks/function_check_bench.py --quick         # the small sizes once, seconds
     python benchmarks/function_check_bench.py --no-torch      # without gradcheck
