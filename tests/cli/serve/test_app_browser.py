@@ -63,7 +63,12 @@ def _started(proc, url):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def downloads(tmp_path_factory):
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="module")
+def browser(downloads):
     if CHROMIUM is None or DRIVER is None:
         pytest.skip(
             "needs Chromium and its driver: apt-get install chromium chromium-driver "
@@ -77,6 +82,9 @@ def browser():
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage"):
         options.add_argument(arg)
     options.add_argument("--window-size=1280,1000")
+    # safe browsing on: Chromium then saves a .py without asking to keep a "dangerous" file
+    prefs = {"download.default_directory": str(downloads), "safebrowsing.enabled": True}
+    options.add_experimental_option("prefs", {**prefs, "download.prompt_for_download": False})
     driver = webdriver.Chrome(options=options, service=Service(DRIVER))
     try:
         yield driver
@@ -84,7 +92,7 @@ def browser():
         driver.quit()
 
 
-def wait(driver, condition, seconds=90):
+def wait(driver, condition, seconds=60):
     from selenium.webdriver.support.ui import WebDriverWait
 
     return WebDriverWait(driver, seconds).until(condition)
@@ -146,3 +154,16 @@ def test_the_page_fits_a_phone(server, browser):
         browser.save_screenshot(str(DOCS / "serve-phone.png"))
     finally:
         browser.set_window_size(1280, 1000)
+
+
+def test_copy_latex_and_the_downloads(server, browser, downloads):
+    browser.get(server)
+    wait(browser, lambda d: d.find_elements("css selector", "#derivation math"))
+    browser.find_element("id", "copy-latex").click()
+    wait(browser, lambda d: d.find_element("id", "derive-status").text == "copied")
+    browser.find_element("id", "download-tex").click()
+    browser.find_element("id", "download-py").click()
+    tex, py = downloads / "gradients.tex", downloads / "grads.py"
+    wait(browser, lambda d: tex.is_file() and py.is_file())
+    assert tex.read_text().startswith(r"\documentclass") and r"w^{(3)}_{jk}" in tex.read_text()
+    assert "def gradients(" in py.read_text()
