@@ -24,6 +24,7 @@ O(h^2). ``jump`` is that evidence, for the check to weigh against the disagreeme
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -211,16 +212,25 @@ def _derivative(at: Callable, h: float, method: str, size: float) -> tuple[float
 
 
 def complex_safe(g: Scalar, wrt: Sequence[str], rng: np.random.Generator) -> bool:
-    """Whether the complex step can be trusted on g: it runs on complex inputs, keeps g's
-    value in its real part and agrees with a central difference along a random direction."""
+    """Whether the complex step can be trusted on g: along a random direction of every input of
+    ``wrt`` at once, and of each alone (as the differences move them), g runs on complex inputs
+    without a warning (a complex value cast to float warns), keeps its value in the real part
+    and agrees with a central difference."""
     tangents = {k: rng.standard_normal(np.shape(g.inputs[k])) for k in wrt}
+    groups = [tangents] + ([{k: v} for k, v in tangents.items()] if len(tangents) > 1 else [])
     try:
-        h = 1e-20
-        z = complex(g.at({k: 1j * h * v for k, v in tangents.items()}, np.complex128))
-        real = float(g.at({}))
-        step, _, _ = directional(g, tangents, "central", abs(real))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            real = float(g.at({}))
+            return all(_complex_agrees(g, group, real) for group in groups)
     except (Exception, SystemExit):
         return False
+
+
+def _complex_agrees(g: Scalar, tangents: dict, real: float) -> bool:
+    h = 1e-20
+    z = complex(g.at({k: 1j * h * v for k, v in tangents.items()}, np.complex128))
+    step, _, _ = directional(g, tangents, "central", abs(real))
     if not (np.isfinite(z.real) and np.isfinite(z.imag) and np.isfinite(step)):
         return False
     if abs(z.real - real) > 1e-12 * max(abs(real), 1.0):

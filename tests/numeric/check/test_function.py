@@ -242,3 +242,21 @@ def test_many_calls_of_a_slow_forward_are_not_a_hang(tmp_path):
     ref = str(tmp_path / "slow.py")
     report = check_function(f"{ref}:forward", f"{ref}:backward", {"x": 20}, timeout=1, points=1)
     assert report.passed, report.table()
+
+
+def test_a_forward_whose_dtype_follows_one_input_raises_no_false_alarm():
+    def forward(x, w):
+        y = np.zeros_like(x[: len(x) - len(w) + 1])
+        for i in range(len(y)):
+            y[i] = x[i : i + len(w)] @ w
+        return y
+
+    def backward(x, w, dout):
+        win = np.arange(len(dout))[:, None] + np.arange(len(w))
+        dx = np.zeros_like(x)
+        np.add.at(dx, win, dout[:, None] * w)
+        return {"x": dx, "w": dout @ x[win]}
+
+    report = check_function(forward, backward, {"x": 10, "w": 3}, points=2)
+    assert report.passed, report.table()
+    assert report.method == "richardson"

@@ -69,6 +69,21 @@ def test_complex_safety_is_found_by_trying(fn, safe):
     assert fs.complex_safe(fs.Scalar(fn, X, None), ["x"], np.random.default_rng(0)) is safe
 
 
+def filled(x, w):
+    y = np.zeros_like(x[: len(x) - len(w) + 1])  # complex only when x is
+    for i in range(len(y)):
+        y[i] = x[i : i + len(w)] @ w
+    return np.sum(y**2)
+
+
+def test_each_input_is_probed_alone_as_the_differences_move_it():
+    # moving x and w together keeps y complex; moving w alone casts y's imaginary part away
+    inputs = {"x": rng.standard_normal(8), "w": rng.standard_normal(3)}
+    g = fs.Scalar(filled, inputs, None)
+    assert not fs.complex_safe(g, ["x", "w"], np.random.default_rng(0))
+    assert fs.complex_safe(g, ["x"], np.random.default_rng(0))
+
+
 @pytest.mark.parametrize(
     "returned",
     [
