@@ -28,6 +28,7 @@ Cost: one ``Traced`` per scalar operation. The tape stops with ``TraceBudget`` p
 
 from __future__ import annotations
 
+import gc
 import re
 import time
 import traceback
@@ -320,6 +321,8 @@ def trace(
         else:
             args[name] = a
     _tape = tape
+    collecting = gc.isenabled()
+    gc.disable()  # the tape holds every node: each collection would walk them all again
     try:
         with np.errstate(all="ignore"), _exact():
             out = fn(**args)
@@ -334,6 +337,8 @@ def trace(
         raise _uncovered(e) from None
     finally:
         _tape = None
+        if collecting:
+            gc.enable()
     kinks = _kinked(tape.ties, leaves, wrt)
     return Trace(gradients, kinks, len(tape.nodes), value)
 
