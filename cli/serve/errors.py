@@ -80,13 +80,12 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     problems, seen = [], set()
     for e in errors:
         loc = tuple(p for p in e.get("loc", ()) if p != "body")
-        # a union (widths: text or list) fails once per member: name the field once
         kind = e.get("type", "")
         names = [p for p in loc if isinstance(p, str) and p in EXAMPLES]
         field = names[-1] if names else (loc[0] if loc else "body")
         end = len(loc) if kind == "extra_forbidden" or field not in loc else loc.index(field) + 1
         path = _path(loc[:end])
-        if path in seen:
+        if path in seen:  # a union (widths: text or list) fails once per member: name it once
             continue
         seen.add(path)
         if kind == "extra_forbidden":
