@@ -127,22 +127,51 @@ def _copies(inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 class Scalar:
-    """g (see the module docstring) as a function of one perturbation of the inputs."""
+    """g (see the module docstring) as a function of one perturbation of the inputs.
+
+    The inputs a call does not move are passed as read-only views, not copied at every call;
+    a forward that writes into its inputs raises there, and from then on every call gets
+    copies instead."""
 
     def __init__(self, fn: Callable, inputs: Mapping[str, np.ndarray], dout) -> None:
         self.fn, self.inputs, self.dout = fn, inputs, dout
+        self.fixed = {k: _read_only(v) for k, v in inputs.items()}
+        self.shared = True
 
     def at(self, moves: Mapping[str, np.ndarray], dtype=np.float64):
-        """g at inputs + moves (a dict of arrays shaped like the inputs, or of flat-index
-        perturbations), in ``dtype``."""
-        args = {}
-        for k, v in self.inputs.items():
-            args[k] = v.astype(dtype) + moves[k] if k in moves else v.copy()
-        with np.errstate(all="ignore"):
-            out = np.asarray(self.fn(**args))
+        """g at inputs + moves (a dict of arrays shaped like the inputs), in ``dtype``."""
+        return self._g(lambda: {k: self.inputs[k].astype(dtype) + v for k, v in moves.items()})
+
+    def at_entry(self, name: str, i: int, t, dtype=np.float64):
+        """g with entry ``i`` (flat) of input ``name`` moved by t, in ``dtype``."""
+
+        def moved():
+            x = self.inputs[name].astype(dtype)
+            x.flat[i] += t
+            return {name: x}
+
+        return self._g(moved)
+
+    def _g(self, moved: Callable[[], dict]):
+        while True:
+            unmoved = self.fixed if self.shared else {k: v.copy() for k, v in self.inputs.items()}
+            try:
+                with np.errstate(all="ignore"):
+                    out = np.asarray(self.fn(**{**unmoved, **moved()}))
+                break
+            except ValueError as e:
+                if not (self.shared and "read-only" in str(e)):
+                    raise
+                self.shared = False
         if self.dout is not None:
             return np.sum(self.dout * out)
         return out.reshape(())[()]
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    view = np.asarray(a).view()
+    view.flags.writeable = False
+    return view
 
 
 @dataclass
@@ -174,9 +203,7 @@ def differences(
         h = float(steps[i])
 
         def at(t, dtype=np.float64, i=i):
-            e = np.zeros(flat.size, dtype=dtype)
-            e[i] = t
-            return g.at({name: e.reshape(shape)}, dtype)
+            return g.at_entry(name, int(i), t, dtype)
 
         values[i], jump[i], noise[i] = _derivative(at, h, method, size)
     return Differences(values.reshape(shape), jump.reshape(shape), noise.reshape(shape), steps)

@@ -148,3 +148,16 @@ def test_the_dout_of_an_array_output_is_passed_by_keyword():
 def test_a_forward_that_fails_says_how(fn, says):
     out, problem = fs.forward(fn, {"x": np.ones(2)})
     assert out is None and says in problem
+
+
+def test_a_forward_that_writes_into_its_inputs_still_gets_its_own_copies():
+    def centre(x, y):
+        x -= x.mean()  # in place, into the caller's array
+        return np.sum(x**2 * y)
+
+    inputs = {"x": rng.standard_normal(5), "y": rng.standard_normal(5)}
+    before = {k: v.copy() for k, v in inputs.items()}
+    found = fs.differences(fs.Scalar(centre, inputs, None), "y", None, "richardson", 1.0)
+    xc = before["x"] - before["x"].mean()
+    np.testing.assert_allclose(found.values, xc**2, rtol=1e-9)
+    assert all((inputs[k] == before[k]).all() for k in inputs)
