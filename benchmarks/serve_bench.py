@@ -91,9 +91,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, workers: int, budget: float) -> subprocess.Popen:
+def start_server(port: int, workers: int, budget: float, *more: str) -> subprocess.Popen:
     code = "from bpverify.cli.main import main; main()"
     args = ["serve", "--port", str(port), "--workers", str(workers), "--timeout", str(budget)]
+    args += more
     proc = subprocess.Popen(
         [sys.executable, "-c", code, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -290,6 +291,9 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
     parser.add_argument("--workers", type=int, default=8, help="the server's --workers")
     parser.add_argument("--budget", type=float, default=2.0, help="the server's --timeout")
+    parser.add_argument(
+        "--demote-after", type=float, default=None, help="the server's --demote-after"
+    )
     parser.add_argument("--max-requests", type=int, default=100_000, help="per phase")
     parser.add_argument("--seed", type=int, default=0)
     a = parser.parse_args()
@@ -297,7 +301,8 @@ def main() -> int:
         f" --{k.replace('_', '-')} {v}" for k, v in vars(a).items() if v != parser.get_default(k)
     )
     port = free_port()
-    server = start_server(port, a.workers, a.budget)
+    more = [] if a.demote_after is None else ["--demote-after", str(a.demote_after)]
+    server = start_server(port, a.workers, a.budget, *more)
     try:
         # every network derived once and every claim decided once, so that the phases measure
         # a server in use (the first answers pay for the derivations; the cache row shows it)
