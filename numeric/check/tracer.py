@@ -262,18 +262,21 @@ def _unary(name: str, value: Callable, derivative: Callable) -> Callable:
     return method
 
 
-UNARY: dict[str, tuple[Callable, Callable]] = {
-    "exp": (gmpy2.exp, lambda x, v: v),
-    "log": (gmpy2.log, lambda x, v: 1 / x),
-    "log1p": (gmpy2.log1p, lambda x, v: 1 / (1 + x)),
-    "expm1": (gmpy2.expm1, lambda x, v: v + 1),
-    "sqrt": (gmpy2.sqrt, lambda x, v: 1 / (2 * v)),
-    "tanh": (gmpy2.tanh, lambda x, v: 1 - v * v),
-    "sin": (gmpy2.sin, lambda x, v: gmpy2.cos(x)),
-    "cos": (gmpy2.cos, lambda x, v: -gmpy2.sin(x)),
-}
-"""The functions NumPy's ufuncs call on a traced number (``np.exp(a)`` calls ``a.exp()``),
-each as (value, derivative from the argument x and the value v)."""
+_RULES: tuple[tuple[Callable, Callable], ...] = (
+    (gmpy2.exp, lambda x, v: v),
+    (gmpy2.log, lambda x, v: 1 / x),
+    (gmpy2.log1p, lambda x, v: 1 / (1 + x)),
+    (gmpy2.expm1, lambda x, v: v + 1),
+    (gmpy2.sqrt, lambda x, v: 1 / (2 * v)),
+    (gmpy2.tanh, lambda x, v: 1 - v * v),
+    (gmpy2.sin, lambda x, v: gmpy2.cos(x)),
+    (gmpy2.cos, lambda x, v: -gmpy2.sin(x)),
+)
+
+UNARY: dict[str, tuple[Callable, Callable]] = {f.__name__: (f, d) for f, d in _RULES}
+"""The functions NumPy's ufuncs call on a traced number by their name (``np.exp(a)`` calls
+``a.exp()``; MPFR's function of that name computes it), each as (value, derivative from the
+argument x and the value v)."""
 
 for _name, (_value, _derivative) in UNARY.items():
     setattr(Traced, _name, _unary(_name, _value, _derivative))
