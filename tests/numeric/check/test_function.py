@@ -193,7 +193,6 @@ def forward_hangs(x):
     "fn, grad, says",
     [
         ("forward", "backward", None),
-        ("forward", "hangs", "ran past the time limit of 2 s (--timeout) at layer.py:"),
         ("forward", "exits", "called sys.exit(0) (layer.py:15)"),
         ("forward", "ends", "called os._exit(0) (layer.py:18)"),
         ("forward_hangs", "backward", "ran past the time limit"),
