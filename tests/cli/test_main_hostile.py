@@ -951,10 +951,32 @@ def _memory_guard() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (6 * 2**30, hard))
 
 
+KEPT = {
+    "check-user-loop",
+    "check-user-sys-exit-0",
+    "check-user-os-exit-0",
+    "check-user-memory-bomb",
+    "function-ok",
+    "function-grad-loop",
+    "function-grad-os-exit-0",
+    "prove-power-tower",
+    "derive-stdout-full",
+    "train-samples-billion",
+}
+"""The rows that start a process (of their own, or a worker for the user's code) run in the
+default suite only if they are named here, one of each kind; the rest, a second or more each,
+run under the slow marker, which ``.ci/run`` runs too."""
+
+
+def _heavy(case: Case) -> bool:
+    words = case.argv.split() if isinstance(case.argv, str) else case.argv
+    return case.proc or any(w in ("--grad-fn", "--function") for w in words)
+
+
 def _params():
     for case in CASES:
-        marks = [pytest.mark.slow] if "slow" in case.how.split() else []
-        yield pytest.param(case, id=case.id, marks=marks)
+        slow = "slow" in case.how.split() or (_heavy(case) and case.id not in KEPT)
+        yield pytest.param(case, id=case.id, marks=[pytest.mark.slow] if slow else [])
 
 
 def test_the_corpus_is_large_and_its_ids_unique():
