@@ -80,14 +80,12 @@ class _Tape:
         self.deadline = time.monotonic() + seconds
         self.seconds = seconds
 
-    def record(self, node: Traced) -> None:
-        nodes = self.nodes
-        nodes.append(node)
-        if len(nodes) % _CHECK_EVERY == 0:
-            if len(nodes) > self.operations:
-                raise TraceBudget(f"more than {self.operations:,} traced operations")
-            if time.monotonic() > self.deadline:
-                raise TraceBudget(f"more than {self.seconds:g} s")
+    def check(self) -> None:
+        """Stop past the budget (``Traced`` calls it every ``_CHECK_EVERY`` operations)."""
+        if len(self.nodes) > self.operations:
+            raise TraceBudget(f"more than {self.operations:,} traced operations")
+        if time.monotonic() > self.deadline:
+            raise TraceBudget(f"more than {self.seconds:g} s")
 
 
 _tape: _Tape | None = None
@@ -115,8 +113,11 @@ class Traced:
         self.partials = partials
         self.adjoint = None
         self.leaf = leaf  # (input name, flat index) of an input entry
-        if parents and _tape is not None:
-            _tape.record(self)
+        if parents and _tape is not None:  # inlined: one frame less for every operation
+            nodes = _tape.nodes
+            nodes.append(self)
+            if not len(nodes) % _CHECK_EVERY:
+                _tape.check()
 
     # -- arithmetic ------------------------------------------------------------------------------
     def __add__(self, other):
@@ -378,11 +379,11 @@ def _sweep(tape: _Tape, outputs, leaves: dict[str, np.ndarray], wrt) -> dict[str
         node.adjoint = weight if node.adjoint is None else node.adjoint + weight
     for node in reversed(tape.nodes):
         g = node.adjoint
-        if g is None or not g:
+        if not g:  # None (not on the way to the output) or 0
             continue
-        for parent, d in zip(node.parents, node.partials, strict=True):
-            step = g * d
-            parent.adjoint = step if parent.adjoint is None else parent.adjoint + step
+        for parent, d in zip(node.parents, node.partials, strict=False):  # made together
+            held = parent.adjoint
+            parent.adjoint = g * d if held is None else held + g * d
     gradients = {}
     for name in wrt:
         flat = leaves[name].ravel()
