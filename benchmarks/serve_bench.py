@@ -59,11 +59,9 @@ PROVES = [
     ({"network": L3, "claim": "dC/dW^(3) = delta^(3) a^(2)T"}, "PROVED"),
 ]
 CHECKS = [{"network": {"widths": "2,3,1", "activations": "tanh"}, "points": 1}]
-HOSTILE = " + ".join(
-    f"((a^(1)_k {s} a^(2)_k {t} y_j)^10 + 1)^2" for s, t in [("+", "+"), ("+", "-"), ("-", "+")]
-)
-"""Three powers of powers (exponents 10 and 2, inside the claim limits): about 4 s of SymPy on
-an idle core, past any budget of a few seconds."""
+HOSTILE = "((a^(1)_k + a^(2)_k + a^(3)_j + y_j + z^(3)_j + b^(3)_j)^4 + 1)^2"
+"""A power of a power of six quantities (8128 terms written out, inside the claim limits): about
+3 s of SymPy on an idle core before it is refuted, past the default budget of 2 s."""
 
 MIX = [("derive", 0.4), ("prove", 0.4), ("check", 0.2)]
 HOSTILE_SHARE = 0.1
