@@ -18,9 +18,9 @@ from bpverify.cli.serve.settings import Settings
 from bpverify.derive.budget import BudgetError
 
 SEED_W3 = "a^(2)_k * sigma'(z^(3)_j) * 2*(a^(3)_j - y_j)"
-# A power of powers inside the limits (power 20 <= 100, exponent 10): expanded for the symbolic
-# proof it outlasts the hostile app's budget many times over (about 1.5 s of SymPy here).
-HOSTILE = "((a^(1)_k + a^(2)_k + y_j)^10 + 1)^2"
+# A power of a power of six quantities inside the limits (8128 terms written out): about 3 s of
+# SymPy before it is refuted, many times the hostile app's budget.
+HOSTILE = "((a^(1)_k + a^(2)_k + a^(3)_j + y_j + z^(3)_j + b^(3)_j)^4 + 1)^2"
 NET3 = {"layers": 3}
 
 
