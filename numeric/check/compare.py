@@ -61,6 +61,13 @@ NOISE_SAFETY = 100.0
 """How many times eps * |C| / h a finite difference may be off by rounding alone."""
 
 
+def tolerance_table(rtol: float | None, atol: float | None) -> dict[str, tuple[float, float]]:
+    """``TOLERANCES``, or the user's (rtol, atol) for every kind when either is given."""
+    if rtol is None and atol is None:
+        return dict(TOLERANCES)
+    return {k: (rtol or 0.0, atol or 0.0) for k in TOLERANCES}
+
+
 def tolerance(kind_a: str, kind_b: str, table=TOLERANCES) -> tuple[float, float]:
     """The (rtol, atol) of a pair: the larger of the two rows."""
     ra, aa = table[kind_a]
@@ -193,3 +200,20 @@ def compare(
         ratio=r,
         note=note,
     )
+
+
+def worse(a: Comparison, b: Comparison) -> bool:
+    """Whether ``a`` is the comparison to report over ``b`` of the same tensor and pair: a
+    failure over a pass, then the larger ratio to the tolerance; a kink never."""
+    if a.verdict == "kink" or (b.verdict == "FAIL" and a.verdict != "FAIL"):
+        return False
+    return a.ratio > b.ratio or b.verdict == "kink"
+
+
+def keep_worst(worst: dict[tuple[str, tuple[str, str]], Comparison], rows) -> None:
+    """Keep in ``worst`` the worst comparison of each tensor and pair of ``rows``: a report
+    holds the worst of its random points."""
+    for c in rows:
+        key = (c.tensor, c.pair)
+        if key not in worst or worse(c, worst[key]):
+            worst[key] = c

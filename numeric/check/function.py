@@ -49,11 +49,10 @@ from typing import Any
 
 import numpy as np
 
-from .compare import NOISE_SAFETY, TOLERANCES, Comparison, compare, tolerance
+from .compare import NOISE_SAFETY, Comparison, compare, keep_worst, tolerance, tolerance_table
 from .inputs import Drawn, draw, resolve
 from .options import AUTO, CheckOptions, OptionError
 from .report import Problem, Report
-from .run import worse
 from .stencils import STENCILS
 from .tracer import OPERATIONS
 from .usercode import GradFnError, Isolated, LocalStages
@@ -78,9 +77,9 @@ hard limit is the whole ``timeout``)."""
 
 REFERENCE = "the traced reference (MPFR, 40 digits)"
 
-CALLS = {"complex": 1, "richardson": 5, "central": 5}
-"""Calls of fn per entry of the finite differences (x, x +- h, x +- 2h: the jump test needs
-them for the central difference too)."""
+CALLS = {"complex": 1, "richardson": 4, "central": 4}
+"""Calls of fn per entry of the finite differences (x +- h, x +- 2h: the jump test needs them
+for the central difference too), beside one call at the point for all entries."""
 
 CALLS_SAFETY = 4.0
 """The finite differences of a ``file.py:function`` may take ``--timeout`` plus this many times
@@ -127,7 +126,7 @@ def check_function(
     if mode not in MODES:
         raise OptionError(f"unknown mode {mode!r}: choose {', '.join(MODES)}")
     resolved, chosen = resolve(inputs, wrt)
-    entries = sum(int(np.prod(_shape(resolved[k]))) for k in chosen)
+    entries = sum(resolved[k].size for k in chosen)
     if options.projection:
         mode = "directional"
     elif mode == "auto":
@@ -173,13 +172,9 @@ def _quiet(message: str) -> None:
     """No progress wanted."""
 
 
-def _shape(value) -> tuple[int, ...]:
-    return value.shape if isinstance(value, Drawn) else np.shape(value)
-
-
 def _label(fn, resolved, chosen) -> str:
     what = fn if isinstance(fn, str) else getattr(fn, "__name__", type(fn).__name__)
-    shapes = ", ".join(f"{k} {'x'.join(map(str, _shape(v))) or '()'}" for k, v in resolved.items())
+    shapes = ", ".join(f"{k} {'x'.join(map(str, v.shape)) or '()'}" for k, v in resolved.items())
     return f"function {what} of {shapes}; checked: {', '.join(chosen)}"
 
 
@@ -189,16 +184,14 @@ class _FunctionCheck:
     def __init__(self, stages, resolved, chosen, options: CheckOptions, mode, points) -> None:
         self.stages, self.resolved, self.chosen = stages, resolved, chosen
         self.options, self.mode, self.points = options, mode, points
-        self.shapes = {k: tuple(_shape(resolved[k])) for k in chosen}
-        self.tolerances = dict(TOLERANCES)
-        if options.rtol is not None or options.atol is not None:
-            override = (options.rtol or 0.0, options.atol or 0.0)
-            self.tolerances = {k: override for k in self.tolerances}
+        self.shapes = {k: tuple(resolved[k].shape) for k in chosen}
+        self.sizes = {k: resolved[k].size for k in chosen}
+        self.tolerances = tolerance_table(options.rtol, options.atol)
         self.method = "" if options.method == AUTO else options.method
         self.say: Callable[[str], None] = _quiet
         self.problems: list[Problem] = []
         self.notes: list[str] = []
-        self.input_bytes = 8 * sum(int(np.prod(_shape(v))) for v in resolved.values())
+        self.input_bytes = 8 * sum(v.size for v in resolved.values())
         self.call_seconds = math.inf
 
     # -- stages ----------------------------------------------------------------------------------
@@ -224,9 +217,7 @@ class _FunctionCheck:
                 break
             for c in rows:
                 c.point = p
-                key = (c.tensor, c.pair)
-                if key not in worst or worse(c, worst[key]):
-                    worst[key] = c
+            keep_worst(worst, rows)
         mode = {
             "entries": "every entry",
             "directional": "random directions (every input at once, then one per input)",
@@ -245,11 +236,7 @@ class _FunctionCheck:
             reference=REFERENCE,
         )
         report.comparisons = list(worst.values())
-        seen: set[tuple] = set()
-        for q in self.problems:  # one line for the same problem at every point
-            if (q.tensor, q.message) not in seen:
-                seen.add((q.tensor, q.message))
-                report.problems.append(q)
+        report.add_problems(self.problems)
         report.notes = list(dict.fromkeys(self.notes))
         return report
 
@@ -364,22 +351,17 @@ class _FunctionCheck:
                 return None
             if all(c.passed for c in directional):
                 return rows + directional
-            entries = np.sort(
-                rng.choice(
-                    int(np.prod(self.shapes[k])),
-                    min(SAMPLE_ON_FAILURE, int(np.prod(self.shapes[k]))),
-                    replace=False,
-                )
-            )
+            n = self.sizes[k]
+            entries = np.sort(rng.choice(n, min(SAMPLE_ON_FAILURE, n), replace=False))
             note = f"direction failed: {len(entries)} sampled entries"
         else:
             entries = None
             if self.options.sample is not None:
-                n = int(np.prod(self.shapes[k]))
+                n = self.sizes[k]
                 entries = np.sort(rng.choice(n, min(self.options.sample, n), replace=False))
             note = ""
         extra = {} if entries is None else {"entries": entries.astype(np.int64)}
-        count = int(np.prod(self.shapes[k])) if entries is None else len(entries)
+        count = self.sizes[k] if entries is None else len(entries)
         found = self.stage(
             "differences",
             p,
@@ -387,7 +369,7 @@ class _FunctionCheck:
             name=k,
             method=self.method,
             size=size,
-            calls_seconds=CALLS_SAFETY * self.call_seconds * count * CALLS[self.method],
+            calls_seconds=CALLS_SAFETY * self.call_seconds * (count * CALLS[self.method] + 1),
         )
         if found is None:
             return None
@@ -419,7 +401,7 @@ class _FunctionCheck:
             {**arrays, **moves},
             method=self.method,
             size=size,
-            calls_seconds=CALLS_SAFETY * self.call_seconds * CALLS[self.method],
+            calls_seconds=CALLS_SAFETY * self.call_seconds * (CALLS[self.method] + 1),
         )
         if found is None:
             return None

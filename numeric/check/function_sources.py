@@ -30,9 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .outcome import describe, real_array
+from .outcome import checked_array, describe
 from .report import Problem
-from .stencils import EPS, STEPS
+from .stencils import EPS, STENCILS, STEPS
 
 CONSISTENCY = 1e-5
 """How closely the complex step must match a central difference along one direction for the
@@ -56,12 +56,9 @@ def forward(fn: Callable, inputs: Mapping[str, np.ndarray]) -> tuple[Output | No
             out = fn(**_copies(inputs))
     except (Exception, SystemExit) as e:
         return None, f"the function {describe(e)}"
-    array, wrong = real_array(out)
+    array, wrong = checked_array(out)
     if array is None:
         return None, f"the function returned {wrong}"
-    if not np.isfinite(array).all():
-        where = [int(i) for i in np.argwhere(~np.isfinite(array))[0]] if array.ndim else []
-        return None, f"the function returned a non-finite value{f' at {where}' * bool(where)}"
     if array.ndim == 0:
         return Output(float(array), None, abs(float(array))), ""
     return Output(array, array.shape, 0.0), ""
@@ -89,17 +86,12 @@ def user_gradient(
     grads, problems = {}, []
     for name in wrt:
         if name not in named:
-            problems.append(Problem(name, "missing from what the gradient function returned"))
+            message = "missing from what the gradient function returned"
+            problems.append(Problem(name, message, point))
             continue
-        array, wrong = real_array(named[name])
-        shape = np.shape(inputs[name])
+        array, wrong = checked_array(named[name], np.shape(inputs[name]))
         if array is None:
             problems.append(Problem(name, wrong, point))
-        elif array.shape != shape:
-            problems.append(Problem(name, f"wrong shape {array.shape}, expected {shape}", point))
-        elif not np.isfinite(array).all():
-            where = [int(i) for i in np.argwhere(~np.isfinite(array))[0]]
-            problems.append(Problem(name, f"a non-finite value at {where}", point))
         else:
             grads[name] = array
     return grads, problems
@@ -199,13 +191,14 @@ def differences(
     values = np.full(flat.size, np.nan)
     jump = np.zeros(flat.size)
     noise = np.zeros(flat.size)
+    f0 = _at_the_point(g, method)
     for i in idx:
         h = float(steps[i])
 
         def at(t, dtype=np.float64, i=i):
             return g.at_entry(name, int(i), t, dtype)
 
-        values[i], jump[i], noise[i] = _derivative(at, h, method, size)
+        values[i], jump[i], noise[i] = _derivative(at, h, method, size, f0)
     return Differences(values.reshape(shape), jump.reshape(shape), noise.reshape(shape), steps)
 
 
@@ -221,19 +214,32 @@ def directional(
     def at(t, dtype=np.float64):
         return g.at({k: t * v for k, v in tangents.items()}, dtype)
 
-    return _derivative(at, h, method, size)
+    return _derivative(at, h, method, size, _at_the_point(g, method))
 
 
-def _derivative(at: Callable, h: float, method: str, size: float) -> tuple[float, float, float]:
-    """(derivative, jump evidence, rounding noise) of t -> at(t) at 0 with step h."""
+def _at_the_point(g: Scalar, method: str) -> float:
+    """g itself, which the real stencils' jump test and noise read (the complex step: not)."""
+    return 0.0 if method == "complex" else float(g.at({}))
+
+
+JUMP_OFFSETS = (1.0, -1.0, 2.0, -2.0)
+"""Where every real stencil evaluates g (in steps h): the central difference and Richardson's
+take their rows of ``stencils.STENCILS`` from these, the jump test all four."""
+
+
+def _derivative(
+    at: Callable, h: float, method: str, size: float, f0: float
+) -> tuple[float, float, float]:
+    """(derivative, jump evidence, rounding noise) of t -> at(t) at 0 with step h, where
+    at(0) = f0 (the same for every entry, so taken once)."""
     if method == "complex":
         return float(np.imag(at(1j * h, np.complex128))) / h, 0.0, 0.0
-    f0 = float(at(0.0))
-    f1, m1, f2, m2 = (float(at(t * h)) for t in (1.0, -1.0, 2.0, -2.0))
-    d1, d2 = (f1 - m1) / (2 * h), (f2 - m2) / (4 * h)
-    s1, s2 = (f1 - 2 * f0 + m1) / h**2, (f2 - 2 * f0 + m2) / (4 * h**2)
+    f = {t: float(at(t * h)) for t in JUMP_OFFSETS}
+    d1, d2 = (f[1.0] - f[-1.0]) / (2 * h), (f[2.0] - f[-2.0]) / (4 * h)
+    s1, s2 = (f[1.0] - 2 * f0 + f[-1.0]) / h**2, (f[2.0] - 2 * f0 + f[-2.0]) / (4 * h**2)
     jump = max(abs(d1 - d2), h * abs(s1 - s2))
-    value = d1 if method == "central" else (4 * d1 - d2) / 3
+    offsets, weights = STENCILS[method]
+    value = sum(w * f[float(np.real(t))] for t, w in zip(offsets, weights, strict=True)) / h
     noise = EPS * max(size, abs(f0)) / h
     return value, jump, noise
 

@@ -50,6 +50,11 @@ class Drawn:
     shape: tuple[int, ...]
     kind: str = "normal"
 
+    @property
+    def size(self) -> int:
+        """Its entries, as an array's ``size``."""
+        return math.prod(self.shape)
+
     def draw(self, rng: np.random.Generator) -> np.ndarray:
         m = _INT.match(self.kind)
         if m:
@@ -138,7 +143,7 @@ def resolve(
             )
     if not chosen:
         raise InputsError("no input to check: give a floating-point input, e.g. --input x=8x16")
-    nbytes = sum(_size(v) for v in resolved.values()) * 8 * 16
+    nbytes = sum(v.size for v in resolved.values()) * 8 * 16
     memory.require(nbytes, "the function check's inputs", "give smaller inputs")
     return resolved, chosen
 
@@ -174,10 +179,6 @@ def _floating(value) -> bool:
     if isinstance(value, Drawn):
         return not _INT.match(value.kind)
     return value.dtype.kind == "f"
-
-
-def _size(value) -> int:
-    return math.prod(value.shape) if isinstance(value, Drawn) else int(value.size)
 
 
 def draw(resolved: Mapping[str, np.ndarray | Drawn], rng: np.random.Generator, dtype: str):

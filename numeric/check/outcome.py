@@ -99,3 +99,21 @@ def short(text: str) -> str:
     if len(line) > MESSAGE_CHARS:
         line = line[:MESSAGE_CHARS] + "..."
     return line.encode("utf-8", "replace").decode("utf-8")  # no lone surrogates in the report
+
+
+def checked_array(value, shape: tuple[int, ...] | None = None) -> tuple[np.ndarray | None, str]:
+    """``value`` as a finite float64 array of ``shape`` (any shape when None), or None and what
+    is wrong with it: not real numbers, the wrong shape, or NaN or an infinity (the first one's
+    index and how many)."""
+    array, wrong = real_array(value)
+    if array is None:
+        return None, wrong
+    if shape is not None and array.shape != shape:
+        return None, f"wrong shape {array.shape}, expected {shape}"
+    bad = ~np.isfinite(array)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        kind = "NaN" if np.isnan(array[where]) else "an infinity"
+        at = f" at {list(where)}" if where else ""
+        return None, f"{kind}{at} ({int(bad.sum())} non-finite)"
+    return array, ""

@@ -53,6 +53,14 @@ class Report:
     def verdict(self) -> str:
         return "PASS" if self.passed else "FAIL"
 
+    def add_problems(self, problems) -> None:
+        """Add ``problems``, each once: the same problem at every point is one line."""
+        seen = {(q.tensor, q.message) for q in self.problems}
+        for q in problems:
+            if (q.tensor, q.message) not in seen:
+                seen.add((q.tensor, q.message))
+                self.problems.append(q)
+
     def failures(self) -> list[Comparison]:
         return [c for c in self.comparisons if not c.passed]
 

@@ -37,7 +37,15 @@ from .. import memory
 from ..codegen.program import Program
 from ..init import init_params
 from . import usercode
-from .compare import FLOORS, NOISE_SAFETY, TOLERANCES, Comparison, compare, tolerance
+from .compare import (
+    FLOORS,
+    NOISE_SAFETY,
+    Comparison,
+    compare,
+    keep_worst,
+    tolerance,
+    tolerance_table,
+)
 from .exact import REFERENCE_DIGITS, UNROLLED_REFERENCE_LIMIT, Exact, Unrolled
 from .factors import Reading, readings
 from .finite import EPS, STENCILS, FiniteDifferences, analytic, default_method
@@ -186,10 +194,7 @@ def _check(spec, grad_fn, options, method, at, name, progress) -> Report:
     report = Report(
         spec.describe(), candidate, options.dtype, method, points, batch, mode, name=name
     )
-    tolerances = dict(TOLERANCES)
-    if options.rtol is not None or options.atol is not None:  # the user's, for every pair
-        override = (options.rtol or 0.0, options.atol or 0.0)
-        tolerances = {k: override for k in tolerances}
+    tolerances = tolerance_table(options.rtol, options.atol)
     run = _Run(spec, exact, fd, program, grad_fn, options.dtype, method, tolerances, report)
     run.say = say
     if options.unrolled:
@@ -200,10 +205,7 @@ def _check(spec, grad_fn, options, method, at, name, progress) -> Report:
         run.where = f"point {p + 1} of {points}"
         point = at if at is not None else random_point(spec, rng, batch, options.targets)
         point = run.representable(point)
-        for c in run.point(point, p, rng, sample, options.projection, options.avoid_kinks):
-            key = (c.tensor, c.pair)
-            if key not in worst or worse(c, worst[key]):
-                worst[key] = c
+        keep_worst(worst, run.point(point, p, rng, sample, options.projection, options.avoid_kinks))
     report.comparisons = list(worst.values())
     return report
 
@@ -245,12 +247,6 @@ def check_fits(spec: NetworkSpec, options: CheckOptions) -> str:
 
 def _quiet(message: str) -> None:
     """No progress wanted."""
-
-
-def worse(a: Comparison, b: Comparison) -> bool:
-    if a.verdict == "kink" or (b.verdict == "FAIL" and a.verdict != "FAIL"):
-        return False
-    return a.ratio > b.ratio or b.verdict == "kink"
 
 
 class _Run:
@@ -327,8 +323,7 @@ class _Run:
         truth = self.exact.gradients(point.params, point.X, point.Y)
         self.say(f"{self.where}: the {self.candidate_name} code")
         cand, problems = self.candidate(point, p, shapes)
-        seen = {(q.tensor, q.message) for q in self.report.problems}
-        self.report.problems += [q for q in problems if (q.tensor, q.message) not in seen]
+        self.report.add_problems(problems)
         costs = np.abs(self.fd.sample_costs_at(point.params, point.X, point.Y))
         written_out = {}
         if self.unrolled is not None:

@@ -78,6 +78,11 @@ class InProcess:
         pass
 
 
+def _whose(meta: dict) -> str:
+    """Whose code a stage of a function check runs: the backward for "gradient", else fn."""
+    return "the gradient function" if meta["stage"] == "gradient" else "the function"
+
+
 class LocalStages:
     """The functions of a function check as Python callables, by role ("fn", "grad"): each stage
     runs here (``function_sources.answer``); exceptions and ``sys.exit`` are problems, a hang is
@@ -92,8 +97,7 @@ class LocalStages:
         try:
             return answer(meta, arrays, self.functions)
         except (Exception, SystemExit) as e:
-            who = "the gradient function" if meta["stage"] == "gradient" else "the function"
-            return {"problem": f"{who} {outcome.describe(e)}"}, {}
+            return {"problem": f"{_whose(meta)} {outcome.describe(e)}"}, {}
 
     def close(self) -> None:
         pass
@@ -140,12 +144,11 @@ class Isolated:
         time budget; a lost worker is the reply's "problem", as is every later stage's."""
         if self.failure is not None:
             return {"problem": self.failure}, {}
-        who = "the gradient function" if meta["stage"] == "gradient" else "the function"
         budget = self.timeout + float(meta.get("calls_seconds", 0.0))  # many calls of fn
         try:
             return self.worker.request({"op": "function", **meta}, arrays, budget, reply_bytes)
         except WorkerLost as e:
-            return {"problem": self._fail(f"{who} {e.reason}")}, {}
+            return {"problem": self._fail(f"{_whose(meta)} {e.reason}")}, {}
 
     def call(self, params: dict, X, Y, expected: dict[str, tuple], point: int) -> Gradients:
         """As ``InProcess.call``, in the worker, within the time budget."""

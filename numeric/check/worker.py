@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from . import outcome
-from .outcome import describe, real_array, short, user_frame
+from .outcome import checked_array, describe, short, user_frame
 from .report import Problem
 
 STARTUP_BUDGET = 120.0
@@ -116,19 +116,11 @@ def call(
             if not name.startswith("dC_da"):
                 missing.append(name)
             continue
-        array, wrong = real_array(value)
+        array, wrong = checked_array(value, shape)
         if array is None:
+            if wrong.startswith("wrong shape") and not name.startswith("dC_da"):
+                wrong += " (as params)"
             problems.append(Problem(name, wrong, point))
-        elif array.shape != shape:
-            like = "" if name.startswith("dC_da") else " (as params)"
-            message = f"wrong shape {array.shape}, expected {shape}{like}"
-            problems.append(Problem(name, message, point))
-        elif not np.isfinite(array).all():
-            bad = ~np.isfinite(array)
-            where = tuple(int(i) for i in np.argwhere(bad)[0])
-            kind = "NaN" if np.isnan(array[where]) else "an infinity"
-            count = int(bad.sum())
-            problems.append(Problem(name, f"{kind} at {list(where)} ({count} non-finite)", point))
         else:
             grads[name] = array
     if missing:

@@ -227,7 +227,7 @@ import numpy as np
 
 def forward(x):
     time.sleep(0.02)
-    return np.sum(np.abs(x) ** 3)  # abs: not complex-safe, so five calls per entry
+    return np.sum(np.abs(x) ** 3)  # abs: not complex-safe, so four calls per entry
 
 def backward(x):
     return 3 * x * np.abs(x)
@@ -235,7 +235,7 @@ def backward(x):
 
 
 def test_many_calls_of_a_slow_forward_are_not_a_hang(tmp_path):
-    # 20 entries x 5 calls x 0.02 s = 2 s of differences, past --timeout 1 for one stage: the
+    # 20 entries x 4 calls x 0.02 s = 1.6 s of differences, past --timeout 1 for one stage: the
     # budget of the differences grows with their calls
     (tmp_path / "slow.py").write_text(SLOW)
     ref = str(tmp_path / "slow.py")
