@@ -175,8 +175,13 @@ def latex_block(
         >>> from bpverify.derive import NetworkSpec, derive_network
         >>> print(latex_block(derive_network(NetworkSpec(1)), "matrix"))  # doctest: +SKIP
     """
+    return block_of(sections(derivation, form, verification))
+
+
+def block_of(parts: list[tuple[str, list[str]]]) -> str:
+    """``latex_block``'s layout of ``sections``' (heading, rows) pairs."""
     lines = []
-    for heading, rows in sections(derivation, form, verification):
+    for heading, rows in parts:
         lines.append(f"% {heading}")
         if rows:
             lines += [r"\begin{align*}", " \\\\\n".join(rows), r"\end{align*}"]
@@ -273,14 +278,19 @@ def document(
     derivation: Derivation, form: str = "all", verification: Verification | None = None
 ) -> str:
     """A complete LaTeX document (article, amsmath): a subsection per heading with rows."""
+    return document_of(derivation.spec, sections(derivation, form, verification))
+
+
+def document_of(spec: NetworkSpec, parts: list[tuple[str, list[str]]]) -> str:
+    """``document``'s layout of ``sections``' (heading, rows) pairs for the network ``spec``."""
     body = []
-    for heading, rows in sections(derivation, form, verification):
+    for heading, rows in parts:
         if rows:
             body.append(rf"\subsection*{{{_tex_escape(heading)}}}")
             body += [r"\begin{align*}", " \\\\\n".join(rows), r"\end{align*}"]
         else:
             body.append(rf"\noindent {_tex_escape(heading)}\par")
-    title = _tex_escape(derivation.spec.describe())
+    title = _tex_escape(spec.describe())
     return "\n".join(
         [
             r"\documentclass{article}",

@@ -32,10 +32,6 @@ class Cost:
     text: str
     penalty: str
 
-    def __call__(self, n: sp.Expr) -> sp.Expr:
-        """s(n), the row read as the function it stands for."""
-        return self.scale(n)
-
 
 COSTS = {
     "mean": Cost(lambda n: 1 / sp.sympify(n), "C = (1/n) sum_i C_i", "lambda/(2n)"),

@@ -12,6 +12,7 @@ Example (a server for the default settings; ``bpverify serve`` runs it):
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -182,9 +183,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def index() -> HTMLResponse:
         return HTMLResponse(page.index(), headers=page.HEADERS)
 
+    @functools.cache  # the schema is fixed once the routes are
+    def docs_page() -> str:
+        return page.api_docs(app.openapi())
+
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        return HTMLResponse(page.api_docs(app.openapi()), headers=page.HEADERS)
+        return HTMLResponse(docs_page(), headers=page.HEADERS)
 
     @app.get("/static/{name}", include_in_schema=False)
     async def static(name: str) -> Response:

@@ -52,8 +52,7 @@ def field_of(message: str, default: str | None) -> str | None:
     """The field a library message is about: the first option (``--widths``) or field name it
     mentions, else ``default``."""
     for m in _FLAG.finditer(message):
-        name = (m.group(1) or "").replace("-", "_") or m.group(2)
-        name = "activations" if name == "activation" else name
+        name = _field_name(m.group(1) or m.group(2))
         if name in EXAMPLES and (m.group(1) or name != "network"):
             return name
     return default
@@ -67,8 +66,8 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     """A body that is not JSON (400), or whose fields are missing, mistyped or unknown (422)."""
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
-    if any(e.get("type") == "json_invalid" for e in errors):
-        where = next(e for e in errors if e.get("type") == "json_invalid")
+    where = next((e for e in errors if e.get("type") == "json_invalid"), None)
+    if where is not None:
         position = where.get("loc", ("body", 0))[-1]
         return answer(
             400,
@@ -122,9 +121,15 @@ _OPTION = re.compile(r"--([a-z0-9-]+)")
 def _as_field(m: re.Match) -> str:
     """A command-line option in a library message as the API's field of the same meaning
     (--leaky-slope: leaky_slope); other text stays."""
-    name = m.group(1).replace("-", "_")
-    name = "activations" if name == "activation" else name
+    name = _field_name(m.group(1))
     return name if name in EXAMPLES else m.group(0)
+
+
+def _field_name(option: str) -> str:
+    """The API field of a command-line option's name (leaky-slope: leaky_slope; activation:
+    activations)."""
+    name = option.replace("-", "_")
+    return "activations" if name == "activation" else name
 
 
 async def busy(request: Request, exc: Exception) -> JSONResponse:

@@ -8,15 +8,13 @@ every worker starts with SymPy and NumPy loaded. Functions are module-level so t
 
 from __future__ import annotations
 
-import json
-
 from bpverify.derive import NetworkSpec, derive_network, latex, report, verify
 from bpverify.derive.budget import Worker
 from bpverify.derive.prove import ClaimError, parse_claim, prove_within, resolve_wrt
 from bpverify.derive.prove.matrix_claims import ShapeMismatch, matrix_wrt, read_claim, read_wrt
 from bpverify.numeric import generate_source
 from bpverify.numeric.check.options import CheckOptions
-from bpverify.numeric.check.report import to_json
+from bpverify.numeric.check.report import document
 from bpverify.numeric.check.run import check_gradients
 
 from .mathml import mathml
@@ -32,12 +30,13 @@ def derivation(spec: NetworkSpec, form: str, check_rules: bool) -> dict:
     d = derive_network(spec)
     v = verify.verify(d) if check_rules else None
     answer = report.records(d, form, v)
+    parts = report.sections(d, form, v)  # once: the block and the document are its layouts
     answer["sections"] = [
         {"heading": heading, "rows": [{"latex": r, "mathml": mathml(r)} for r in rows]}
-        for heading, rows in report.sections(d, form, v)
+        for heading, rows in parts
     ]
-    answer["latex"] = report.latex_block(d, form, v)
-    answer["document"] = report.document(d, form, v)
+    answer["latex"] = report.block_of(parts)
+    answer["document"] = report.document_of(spec, parts)
     return answer
 
 
@@ -75,4 +74,4 @@ def code(spec: NetworkSpec) -> dict:
 def check(spec: NetworkSpec, options: CheckOptions) -> dict:
     """``bpverify check --json``'s document for the generated code of ``spec``: the service
     checks only code it generated, never code sent to it."""
-    return json.loads(to_json([check_gradients(spec, None, options)]))
+    return document([check_gradients(spec, None, options)])

@@ -13,9 +13,11 @@ import re
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from bpverify.derive import NetworkSpec, parse_spec
+from bpverify.derive import NetworkSpec
 from bpverify.derive.prove import prove
 from bpverify.numeric.check.options import CheckOptions
+
+from ..options import network_spec
 
 _PROVE = inspect.signature(prove).parameters
 _SYMBOLIC = re.compile(r"n_\d+")
@@ -49,21 +51,16 @@ class Network(Body):
     l2: str | float | None = Field(None, description="L2 weight decay lambda >= 0")
 
     def spec(self) -> NetworkSpec:
-        """The ``NetworkSpec`` (``parse_spec``: SpecError names what is wrong and the fix)."""
+        """The ``NetworkSpec``, as the commands' network options make it (``network_spec``:
+        SpecError names what is wrong and the fix)."""
         layers, widths = self.layers, self.widths
         if isinstance(widths, list):
             if widths and all(isinstance(w, str) and _SYMBOLIC.fullmatch(w) for w in widths):
                 layers, widths = layers or len(widths) - 1, None  # derive's symbolic n_0 ...
             else:
                 widths = ",".join(str(w) for w in widths)
-        return parse_spec(
-            layers=layers,
-            widths=widths,
-            activation=self.activations,
-            loss=self.loss,
-            leaky_slope=self.leaky_slope,
-            cost=self.cost,
-            l2=self.l2,
+        return network_spec(
+            layers, widths, self.activations, self.loss, self.leaky_slope, self.cost, self.l2
         )
 
 

@@ -6,6 +6,7 @@ page works offline. The mathematics arrives from the API as MathML, which browse
 from __future__ import annotations
 
 import json
+from functools import cache
 from html import escape
 from importlib.resources import files
 
@@ -29,6 +30,7 @@ STATIC = {"page.css": "text/css", "page.js": "text/javascript"}
 """The files of ``static/`` served at /static/NAME, with their content types."""
 
 
+@cache  # the package's files do not change while it runs
 def _read(name: str) -> str:
     return (files(__package__) / "static" / name).read_text(encoding="utf-8")
 
@@ -51,6 +53,7 @@ def tables() -> dict:
     }
 
 
+@cache
 def index() -> str:
     """The page, with the tables it offers embedded as JSON."""
     data = json.dumps(tables()).replace("</", "<\\/")

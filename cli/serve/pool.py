@@ -89,8 +89,7 @@ class Pool:
         the first requests do not wait for them."""
         context = multiprocessing.get_context(START_METHOD)
         context.set_forkserver_preload(PRELOAD)
-        for w in self._workers:
-            w.seconds = None
+        for w in self._workers:  # made without a time budget: starting is not a job
             w.call(_ready)
 
     def close(self) -> None:

@@ -196,16 +196,22 @@ def _column_sums_written_out(spec: NetworkSpec, expr: sp.Expr) -> sp.Expr:
     the units of a layer, is left as it is."""
     if spec.activations[-1] not in OUTPUT_ACTIVATIONS or not expr.has(sp.Sum):
         return expr
-    if expanded_terms(expr, written_out=True) > LIMITS["terms"].value():
+    if _too_long_written_out(expr):
         return expr
     try:
-        return expr.replace(lambda e: isinstance(e, sp.Sum) and e.limits[0][2].is_Integer, _doit)
+        return expr.replace(_over_numbers, sp.Sum.doit)
     except IndexError:  # a sum whose bound names another layer
         return expr
 
 
-def _doit(s: sp.Sum) -> sp.Expr:
-    return s.doit()
+def _over_numbers(e: sp.Basic) -> bool:
+    """A sum over a range of numbers (a concrete width), which can be written out."""
+    return isinstance(e, sp.Sum) and e.limits[0][2].is_Integer
+
+
+def _too_long_written_out(expr: sp.Expr) -> bool:
+    """Whether writing out ``expr``'s concrete sums passes the ``terms`` limit."""
+    return expanded_terms(expr, written_out=True) > LIMITS["terms"].value()
 
 
 def _on_the_simplex(spec: NetworkSpec, expr: sp.Expr) -> sp.Expr:
@@ -232,8 +238,7 @@ def vanishes(expr: sp.Expr, rational: bool = False) -> bool:
     cannot meet the a^(L) of the truth yet)."""
     if _merge_sums(expr, 0, rational) == 0:
         return True
-    concrete = [s for s in expr.atoms(sp.Sum) if s.limits[0][2].is_Integer]
-    if not concrete or expanded_terms(expr, written_out=True) > LIMITS["terms"].value():
+    if not any(_over_numbers(s) for s in expr.atoms(sp.Sum)) or _too_long_written_out(expr):
         return False
     try:
         written = expr.doit()

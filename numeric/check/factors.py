@@ -80,13 +80,13 @@ def _batch_causes(cost: str) -> list[_Cause]:
     """n and 1/n: another cost over the samples (a row of ``spec.COSTS``) where there is one,
     the batch size applied twice (or once more) where there is none."""
     n = sp.Symbol("n", positive=True)
-    ours = COSTS[cost](n)
+    ours = COSTS[cost].scale(n)
     causes = {}
-    for other, scale in COSTS.items():
-        power = sp.simplify(scale(n) / ours).as_base_exp()
+    for other, row in COSTS.items():
+        power = sp.simplify(row.scale(n) / ours).as_base_exp()
         if other != cost and power[0] == n and power[1] in (1, -1):
             causes[int(power[1])] = (
-                f"the {other} over the batch ({_written(scale(n))}) instead of the {cost} "
+                f"the {other} over the batch ({_written(row.scale(n))}) instead of the {cost} "
                 f"(the reference, {_written(ours)})? use --cost {other}",
                 False,
             )

@@ -186,10 +186,15 @@ class Report:
         return json.dumps(_finite(self.as_dict()), indent=2, allow_nan=False)
 
 
+def document(reports: list[Report]) -> dict:
+    """The JSON document of one or several reports, as a JSON-ready dict."""
+    doc = {"passed": all(r.passed for r in reports), "reports": [r.as_dict() for r in reports]}
+    return _finite(doc)
+
+
 def to_json(reports: list[Report]) -> str:
     """One JSON document for one or several reports."""
-    doc = {"passed": all(r.passed for r in reports), "reports": [r.as_dict() for r in reports]}
-    return json.dumps(_finite(doc), indent=2, allow_nan=False)
+    return json.dumps(document(reports), indent=2, allow_nan=False)
 
 
 def _finite(obj):
