@@ -54,6 +54,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     pool = Pool(settings.workers, settings.memory_mib, settings.queue, settings.queue_seconds)
     cache = Cache(settings.cache)
 
+    async def build(job, *args, what: str):
+        """A derive, generate or check ``job(*args)`` in a worker, on the build budget."""
+        return await pool.run(
+            _call, job, *args, seconds=settings.build_seconds, what=what, option=BUILD
+        )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(pool.start)
@@ -101,15 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if answer is None:
             if body.form == "unrolled":
                 check_size(spec)
-            record = await pool.run(
-                _call,
-                jobs.derivation,
-                spec,
-                body.form,
-                body.verify,
-                seconds=settings.build_seconds,
-                what="the derivation",
-                option=BUILD,
+            record = await build(
+                jobs.derivation, spec, body.form, body.verify, what="the derivation"
             )
             answer, state = _json(record), "miss"
             cache.put(key, answer)
@@ -153,14 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def generate(body: GenerateRequest) -> JSONResponse:
         """`bpverify generate`: the NumPy module of forward, loss and gradients."""
         spec = body.network.spec()
-        module = await pool.run(
-            _call,
-            jobs.code,
-            spec,
-            seconds=settings.build_seconds,
-            what="the code generation",
-            option=BUILD,
-        )
+        module = await build(jobs.code, spec, what="the code generation")
         return JSONResponse(module)
 
     @app.post("/api/check")
@@ -168,15 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """`bpverify check --json` of the generated code (never of code sent here): symbolic,
         generated and finite-difference gradients compared."""
         spec, options = body.network.spec(), body.options()
-        report = await pool.run(
-            _call,
-            jobs.check,
-            spec,
-            options,
-            seconds=settings.build_seconds,
-            what="the check",
-            option=BUILD,
-        )
+        report = await build(jobs.check, spec, options, what="the check")
         return JSONResponse(report)
 
     @app.get("/", include_in_schema=False)

@@ -13,26 +13,31 @@ NEEDS = ("fastapi", "uvicorn", "latex2mathml")
 """The modules of the ``serve`` extra."""
 
 
-def _seconds(name: str, setting: str, help_text: str):
+def _setting(flag: str, field: str, kind: click.ParamType, help_text: str, metavar=None):
+    """An option that sets the field ``field`` of ``Settings``, with its default there."""
     return click.option(
-        f"--{name}",
-        type=click.FloatRange(0, 86400, min_open=True),
-        default=library(f"{SETTINGS}.{setting}"),
-        metavar="SECONDS",
+        f"--{flag}",
+        field,
+        type=kind,
+        default=library(f"{SETTINGS}.{field}"),
+        metavar=metavar,
         show_default=True,
         help=help_text,
     )
 
 
+def _seconds(flag: str, field: str, help_text: str):
+    return _setting(flag, field, click.FloatRange(0, 86400, min_open=True), help_text, "SECONDS")
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 256),
-    default=library(f"{SETTINGS}.workers"),
-    show_default=True,
-    help="Worker processes for the symbolic work (one request each at a time).",
+@_setting(
+    "workers",
+    "workers",
+    click.IntRange(1, 256),
+    "Worker processes for the symbolic work (one request each at a time).",
 )
 @_seconds("timeout", "prove_seconds", "Seconds one claim may take; past them it is UNDECIDED.")
 @_seconds(
@@ -42,17 +47,17 @@ def _seconds(name: str, setting: str, help_text: str):
 )
 @click.option(
     "--memory",
+    "memory_mib",
     type=click.IntRange(min=64),
     default=None,
     metavar="MIB",
     help="MiB each worker may take beyond its start (default: BPVERIFY_MAX_MEMORY, 4096).",
 )
-@click.option(
-    "--queue",
-    type=click.IntRange(min=0),
-    default=library(f"{SETTINGS}.queue"),
-    show_default=True,
-    help="Requests that may wait for a worker; one more is answered 503 with Retry-After.",
+@_setting(
+    "queue",
+    "queue",
+    click.IntRange(min=0),
+    "Requests that may wait for a worker; one more is answered 503 with Retry-After.",
 )
 @_seconds(
     "queue-timeout",
@@ -64,24 +69,15 @@ def _seconds(name: str, setting: str, help_text: str):
     "demote_seconds",
     "Seconds after which a claim runs at the lowest CPU priority, so short requests go first.",
 )
-@click.option(
-    "--max-body",
-    type=click.IntRange(min=1024),
-    default=library(f"{SETTINGS}.max_body"),
-    show_default=True,
-    metavar="BYTES",
-    help="Largest request body; a larger one is answered 413.",
+@_setting(
+    "max-body",
+    "max_body",
+    click.IntRange(min=1024),
+    "Largest request body; a larger one is answered 413.",
+    "BYTES",
 )
-@click.option(
-    "--cache",
-    type=click.IntRange(min=1),
-    default=library(f"{SETTINGS}.cache"),
-    show_default=True,
-    help="Derivations kept in memory, by network.",
-)
-def serve(
-    host, port, workers, timeout, build_timeout, memory, queue, queue_timeout, demote_after, **rest
-):
+@_setting("cache", "cache", click.IntRange(min=1), "Derivations kept in memory, by network.")
+def serve(host, port, **fields):
     """Serve the JSON API and the web page (needs: pip install "bpverify[serve]").
 
     \b
@@ -102,15 +98,6 @@ def serve(
     from .app import create_app
     from .settings import Settings
 
-    settings = Settings(
-        workers=workers,
-        prove_seconds=timeout,
-        build_seconds=build_timeout,
-        memory_mib=memory,
-        queue=queue,
-        queue_seconds=queue_timeout,
-        demote_seconds=demote_after,
-        **rest,
-    )
+    settings = Settings(**fields)  # each option is named after its field
     click.echo(f"bpverify serve: http://{host}:{port}/ (API docs: /docs); Ctrl-C stops", err=True)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
